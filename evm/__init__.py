@@ -1,0 +1,43 @@
+"""evm: fast, streaming Eulerian Video Magnification (Wu et al., SIGGRAPH 2012).
+
+Public API::
+
+    gaussian_pyramid, laplacian_pyramid, collapse_laplacian, max_pyramid_levels
+    rgb_to_yiq, yiq_to_rgb
+    butterworth, first_order_iir, ideal_bandpass, SOSFilter      (evm.temporal)
+    laplacian_gains, magnify, Magnifier
+
+Eulerian Video Magnification is covered by MIT patents for commercial use.
+"""
+
+from .color import rgb_to_yiq, yiq_to_rgb
+from .magnify import Magnifier, laplacian_gains, magnify
+from .pyramid import (
+    collapse_laplacian,
+    gaussian_pyramid,
+    laplacian_pyramid,
+    max_pyramid_levels,
+    pyr_down,
+    pyr_up,
+)
+from .temporal import SOSFilter, butterworth, first_order_iir, ideal_bandpass
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Magnifier",
+    "SOSFilter",
+    "butterworth",
+    "collapse_laplacian",
+    "first_order_iir",
+    "gaussian_pyramid",
+    "ideal_bandpass",
+    "laplacian_gains",
+    "laplacian_pyramid",
+    "magnify",
+    "max_pyramid_levels",
+    "pyr_down",
+    "pyr_up",
+    "rgb_to_yiq",
+    "yiq_to_rgb",
+]
