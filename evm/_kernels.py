@@ -27,8 +27,8 @@ filter normalised to unit sum so that every level keeps image units:
 
 from __future__ import annotations
 
-import numpy as np
 import numba
+import numpy as np
 from numba import njit, prange
 
 _F1 = np.float32(1.0 / 16.0)
@@ -39,6 +39,7 @@ _U6 = np.float32(6.0 / 8.0)
 _HALF = np.float32(0.5)
 _ZERO = np.float32(0.0)
 _MAXV = np.float32(255.0)
+
 
 def threads() -> int:
     """Threads the parallel kernels split their rows over (numba's current setting)."""

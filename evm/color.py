@@ -10,9 +10,7 @@ from typing import Literal
 import numpy as np
 
 #: ``rgb2ntsc`` matrix; rows are Y, I, Q, columns R, G, B.
-RGB_TO_YIQ = np.array(
-    [[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]], dtype=np.float64
-)
+RGB_TO_YIQ = np.array([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]], dtype=np.float64)
 #: Exact inverse (Octave's ``ntsc2rgb`` values: 0.95617, 0.62143 / -0.27269, -0.64681 / -1.10374, 1.70062).
 YIQ_TO_RGB = np.linalg.inv(RGB_TO_YIQ)
 

@@ -27,7 +27,8 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Literal, Sequence
+from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
 
@@ -276,7 +277,8 @@ class Magnifier:
 
     def __repr__(self) -> str:
         return (
-            f"Magnifier({self.frame_shape}, fps={self.fps:g}, alpha={self.alpha:g}, band={self.low:g}-{self.high:g} Hz, "
+            f"Magnifier({self.frame_shape}, fps={self.fps:g}, alpha={self.alpha:g}, "
+            f"band={self.low:g}-{self.high:g} Hz, "
             f"pyramid={self.pyramid!r}, temporal={self.temporal!r}, levels={self.levels}, compat={self.compat!r})"
         )
 
@@ -317,8 +319,16 @@ class Magnifier:
         self._reduce(frame)
         coarse, gain = self._coarse_part()
         _kernels.working_level(
-            coarse, _rows(self._g[self._first]), gain, sos, state, mix, _rows(out),
-            self._channels, self.compat == "mit", _kernels.threads(),
+            coarse,
+            _rows(self._g[self._first]),
+            gain,
+            sos,
+            state,
+            mix,
+            _rows(out),
+            self._channels,
+            self.compat == "mit",
+            _kernels.threads(),
         )
 
     def _analyze(self, frame: np.ndarray, out: np.ndarray) -> None:
@@ -339,6 +349,14 @@ class Magnifier:
             _kernels.up(_rows(src), _rows(rgb[k]), C, mit, threads)
             src = rgb[k]
         _kernels.up_add_u8(_rows(src), _rows(frame), _rows(out), C, mit, mit, threads)
+
+    def _process_causal(self, block: np.ndarray, out: np.ndarray) -> None:
+        """Magnify a checked (n, H, W, C) block into ``out`` (causal filters)."""
+        for i, frame in enumerate(block):
+            if self._identity:
+                out[i] = frame
+            else:
+                self._magnify_causal(np.ascontiguousarray(frame), out[i])
 
     def _magnify_causal(self, frame: np.ndarray, out: np.ndarray) -> None:
         f = self._filter
@@ -388,11 +406,7 @@ class Magnifier:
             result = np.empty((0,) + self.frame_shape, np.uint8)
         else:
             result = np.empty_like(block)
-            for i, frame in enumerate(block):
-                if self._identity:
-                    result[i] = frame
-                else:
-                    self._magnify_causal(np.ascontiguousarray(frame), result[i])
+            self._process_causal(block, result)
         self.frames_in += len(block)
         if single and len(result):
             result = result[0]
@@ -509,8 +523,20 @@ def magnify(
     if checked.shape[0] < 2:
         raise ValueError(f"need at least 2 frames to filter in time, got {checked.shape[0]}")
     m = Magnifier(
-        checked.shape[1:], fps, alpha, low, high, pyramid=pyramid, temporal=temporal, levels=levels,
-        lambda_c=lambda_c, chroma_attenuation=chroma_attenuation, r1=r1, r2=r2, order=order, compat=compat,
+        checked.shape[1:],
+        fps,
+        alpha,
+        low,
+        high,
+        pyramid=pyramid,
+        temporal=temporal,
+        levels=levels,
+        lambda_c=lambda_c,
+        chroma_attenuation=chroma_attenuation,
+        r1=r1,
+        r2=r2,
+        order=order,
+        compat=compat,
     )
     bar = None
     if progress:
@@ -529,9 +555,10 @@ def magnify(
             out = _render_ideal(m, checked, stack, bar)
         else:
             out = np.empty_like(checked)
-            step = 64
+            step = 16
             for s in range(0, len(checked), step):
-                out[s : s + step] = m.process(checked[s : s + step])
+                m._process_causal(checked[s : s + step], out[s : s + step])
+                m.frames_in += len(checked[s : s + step])
                 if bar is not None:
                     bar.update(len(checked[s : s + step]))
     finally:

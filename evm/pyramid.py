@@ -22,7 +22,8 @@ sample (MATLAB pyrTools ``reflect1``, OpenCV ``BORDER_REFLECT_101``, scipy
 
 from __future__ import annotations
 
-from typing import Literal, Sequence
+from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
 
@@ -242,9 +243,7 @@ def laplacian_pyramid(
     return [b[..., 0] for b in bands] if squeeze else bands
 
 
-def collapse_laplacian(
-    pyramid: Sequence[np.ndarray], *, normalization: Normalization = "unit"
-) -> np.ndarray:
+def collapse_laplacian(pyramid: Sequence[np.ndarray], *, normalization: Normalization = "unit") -> np.ndarray:
     """Rebuild the image from a Laplacian pyramid (inverse of :func:`laplacian_pyramid`).
 
     Parameters
@@ -276,7 +275,12 @@ def collapse_laplacian(
     for k in range(len(bands) - 2, -1, -1):
         finer = np.empty_like(bands[k])
         _kernels.up_add(
-            _rows(out), _rows(finer), out.shape[2], _rows(bands[k]), np.float32(1.0), normalization == "mit",
+            _rows(out),
+            _rows(finer),
+            out.shape[2],
+            _rows(bands[k]),
+            np.float32(1.0),
+            normalization == "mit",
             _kernels.threads(),
         )
         out = finer

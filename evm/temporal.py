@@ -189,9 +189,7 @@ class SOSFilter:
         return h
 
 
-def butterworth(
-    low: float, high: float, fps: float, order: int = 1, *, compat: Compat = None
-) -> SOSFilter:
+def butterworth(low: float, high: float, fps: float, order: int = 1, *, compat: Compat = None) -> SOSFilter:
     """Butterworth band-pass for ``low``-``high`` Hz at ``fps`` frames per second.
 
     Parameters
