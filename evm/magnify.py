@@ -350,6 +350,15 @@ class Magnifier:
             src = rgb[k]
         _kernels.up_add_u8(_rows(src), _rows(frame), _rows(out), C, mit, mit, threads)
 
+    def _render_delta(self, delta: np.ndarray, frame: np.ndarray, out: np.ndarray) -> None:
+        """Render a filtered working-level delta in the analysed channels (ideal filter path)."""
+        if self._identity:
+            out[...] = frame
+            return
+        top = self._rgb[self._first]
+        _kernels.mix_channels(delta.reshape(-1), self._mix_out, top.reshape(-1))
+        self._render(top, frame, out)
+
     def _process_causal(self, block: np.ndarray, out: np.ndarray) -> None:
         """Magnify a checked (n, H, W, C) block into ``out`` (causal filters)."""
         for i, frame in enumerate(block):
@@ -437,10 +446,8 @@ def _render_ideal(m: Magnifier, frames: np.ndarray, stack: np.ndarray, progress=
         out[...] = frames
         return out
     ideal_bandpass(stack, m.fps, m.low, m.high, compat=m.compat, out=stack)
-    top = m._rgb[m._first]
     for t in range(len(frames)):
-        _kernels.mix_channels(stack[t].reshape(-1), m._mix_out, top.reshape(-1))
-        m._render(top, frames[t], out[t])
+        m._render_delta(stack[t], frames[t], out[t])
         if progress is not None:
             progress.update(1)
     return out

@@ -1,0 +1,1 @@
+"""Console scripts ``evm`` and ``antispoof`` (click). Thin: parse, call the library, report."""

@@ -1,0 +1,524 @@
+"""Streaming video input and output (PyAV), and atomic output files.
+
+Reading yields RGB uint8 frames in display orientation, one at a time; writing
+encodes frames as they come.  Nothing holds a whole video in memory.
+
+Outputs are written under a temporary name beside the target and renamed only
+when complete (:func:`atomic_output`), so a failure or Ctrl-C never leaves a
+partial file under the final name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import tempfile
+import warnings
+from dataclasses import asdict, dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+#: Containers and codecs the writer supports, by output suffix.
+LOSSLESS_SUFFIXES = (".mkv", ".npy")
+
+
+class VideoError(Exception):
+    """A video cannot be read or written; the message is one line meant for users."""
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What :func:`probe` finds out about a video file."""
+
+    path: str
+    width: int  # display width (after rotation)
+    height: int
+    fps: float  # average frame rate
+    fps_exact: str  # the average rate as a fraction, e.g. "30000/1001"
+    frames: int  # counted from the container when it says, else estimated from the duration
+    frames_exact: bool
+    duration: float  # seconds
+    rotation: int  # degrees counter-clockwise applied for display
+    codec: str
+    pix_fmt: str
+    variable_frame_rate: bool
+    audio: str | None  # audio codec name, None without audio
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _open(path: str | os.PathLike):
+    import av
+
+    path = Path(path)
+    if not path.exists():
+        raise VideoError(f"{path}: no such file")
+    if path.is_dir():
+        raise VideoError(f"{path}: is a directory, not a video")
+    if path.stat().st_size == 0:
+        raise VideoError(f"{path}: empty file")
+    try:
+        container = av.open(str(path))
+    except Exception as exc:  # PyAV raises many error types for unreadable input
+        raise VideoError(f"{path}: not a readable video ({_reason(exc)})") from None
+    if not container.streams.video:
+        container.close()
+        raise VideoError(f"{path}: has no video stream")
+    return container
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:200]
+
+
+def _rate(stream) -> Fraction:
+    rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+    if not rate or rate <= 0:
+        raise VideoError("the video stream has no frame rate")
+    return Fraction(rate)
+
+
+def _rot_k(rotation: int | float | None) -> int:
+    """Quarter turns (counter-clockwise) for np.rot90 from a display rotation in degrees."""
+    if not rotation:
+        return 0
+    return int(round(float(rotation) / 90.0)) % 4
+
+
+def probe(path: str | os.PathLike, *, check_timestamps: int = 120) -> VideoInfo:
+    """Describe a video without decoding more than ``check_timestamps`` frames.
+
+    Raises
+    ------
+    VideoError
+        Missing, empty, unreadable, or without a video stream.
+    """
+    container = _open(path)
+    try:
+        stream = container.streams.video[0]
+        rate = _rate(stream)
+        duration = 0.0
+        if stream.duration is not None and stream.time_base:
+            duration = float(stream.duration * stream.time_base)
+        elif container.duration:
+            duration = container.duration / 1_000_000
+        frames = int(stream.frames or 0)
+        exact = frames > 0
+        if not exact:
+            frames = int(round(duration * rate))
+        rotation, pts = 0, []
+        try:
+            for i, frame in enumerate(container.decode(stream)):
+                if i == 0:
+                    rotation = int(round(getattr(frame, "rotation", 0) or 0))
+                if frame.pts is not None:
+                    pts.append(frame.pts)
+                if i + 1 >= check_timestamps:
+                    break
+        except Exception as exc:
+            raise VideoError(f"{path}: cannot decode video ({_reason(exc)})") from None
+        if not pts:
+            raise VideoError(f"{path}: contains no decodable video frames")
+        variable = _is_variable(pts)
+        w, h = stream.codec_context.width, stream.codec_context.height
+        if _rot_k(rotation) % 2:
+            w, h = h, w
+        audio = container.streams.audio[0].codec_context.name if container.streams.audio else None
+        return VideoInfo(
+            path=str(path),
+            width=w,
+            height=h,
+            fps=float(rate),
+            fps_exact=f"{rate.numerator}/{rate.denominator}",
+            frames=frames,
+            frames_exact=exact,
+            duration=duration,
+            rotation=rotation,
+            codec=stream.codec_context.name,
+            pix_fmt=str(stream.codec_context.pix_fmt),
+            variable_frame_rate=variable,
+            audio=audio,
+        )
+    finally:
+        container.close()
+
+
+def _is_variable(pts: list[int]) -> bool:
+    deltas = np.diff(np.sort(np.asarray(pts, dtype=np.int64)))
+    deltas = deltas[deltas > 0]
+    if len(deltas) < 2:
+        return False
+    return bool((deltas.max() - deltas.min()) > 0.01 * np.median(deltas) + 1)
+
+
+class VideoReader:
+    """Iterate over the frames of a video as RGB uint8 arrays (H, W, 3), display orientation.
+
+    Parameters
+    ----------
+    path : path-like
+    start : float
+        Seconds to skip from the beginning.
+    duration : float or None
+        Seconds to read (None: to the end).
+    scale : float
+        Resize factor (area interpolation when shrinking), applied after rotation.
+
+    Attributes
+    ----------
+    info : VideoInfo
+    fps : float
+        Average frame rate; ``rate`` holds it as an exact Fraction.
+
+    Examples
+    --------
+    >>> with VideoReader("clip.mp4") as reader:  # doctest: +SKIP
+    ...     for frame in reader:
+    ...         ...
+    """
+
+    def __init__(
+        self, path: str | os.PathLike, *, start: float = 0.0, duration: float | None = None, scale: float = 1.0
+    ) -> None:
+        self.info = probe(path)
+        if self.info.variable_frame_rate:
+            warnings.warn(
+                f"{path}: variable frame rate; processing as constant {self.info.fps:.3f} fps", stacklevel=2
+            )
+        if start < 0 or (duration is not None and duration <= 0):
+            raise VideoError("start must be >= 0 and duration > 0")
+        if not (scale > 0 and math.isfinite(scale)):
+            raise VideoError(f"scale must be a positive number, got {scale}")
+        self.path = str(path)
+        self.start, self.duration, self.scale = float(start), duration, float(scale)
+        self._container = None
+        self.rate = Fraction(self.info.fps_exact)
+        self.fps = float(self.rate)
+        w, h = self.info.width, self.info.height
+        if scale != 1.0:
+            w, h = max(1, int(round(w * scale))), max(1, int(round(h * scale)))
+        self.width, self.height = w, h
+
+    @property
+    def expected_frames(self) -> int:
+        """Frames this reader should yield (from the container's count; may be off by a few)."""
+        total = max(0, self.info.frames - int(round(self.start * self.fps)))
+        if self.duration is not None:
+            total = min(total, int(math.ceil(self.duration * self.fps - 1e-9)))
+        return total
+
+    def __enter__(self) -> VideoReader:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._container is not None:
+            self._container.close()
+            self._container = None
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        import cv2
+
+        self.close()
+        self._container = container = _open(self.path)
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        tb = stream.time_base
+        origin = stream.start_time or 0
+        first_index = int(round(self.start * self.fps))
+        last_index = None if self.duration is None else first_index + int(math.ceil(self.duration * self.fps - 1e-9))
+        index = 0
+        try:
+            for frame in container.decode(stream):
+                # Frame index from the timestamp where there is one, so seeking by time is exact.
+                if frame.pts is not None and tb:
+                    index = int(round(float((frame.pts - origin) * tb) * self.fps))
+                if index < first_index:
+                    index += 1
+                    continue
+                if last_index is not None and index >= last_index:
+                    break
+                rgb = frame.to_ndarray(format="rgb24")
+                k = _rot_k(getattr(frame, "rotation", 0))
+                if k:
+                    rgb = np.rot90(rgb, k)
+                if self.scale != 1.0:
+                    interp = cv2.INTER_AREA if self.scale < 1 else cv2.INTER_CUBIC
+                    rgb = cv2.resize(rgb, (self.width, self.height), interpolation=interp)
+                yield np.ascontiguousarray(rgb)
+                index += 1
+        except VideoError:
+            raise
+        except Exception as exc:
+            raise VideoError(f"{self.path}: decoding failed ({_reason(exc)})") from None
+        finally:
+            self.close()
+
+
+def read_video(path: str | os.PathLike, **kwargs) -> tuple[np.ndarray, float]:
+    """Whole video as (T, H, W, 3) uint8 and its fps (for short clips; prefer :class:`VideoReader`)."""
+    with VideoReader(path, **kwargs) as reader:
+        frames = list(reader)
+        if not frames:
+            raise VideoError(f"{path}: contains no video frames")
+        return np.stack(frames), reader.fps
+
+
+@contextlib.contextmanager
+def atomic_output(path: str | os.PathLike, *, overwrite: bool = False) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it to ``path`` only if the block succeeds.
+
+    Raises
+    ------
+    VideoError
+        The output exists (without ``overwrite``), its folder is missing or not writable.
+    """
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if path.exists() and not overwrite:
+        raise VideoError(f"{path}: already exists (use --overwrite to replace it)")
+    if path.is_dir():
+        raise VideoError(f"{path}: is a directory")
+    if not folder.is_dir():
+        raise VideoError(f"{folder}: output folder does not exist")
+    if not os.access(folder, os.W_OK):
+        raise VideoError(f"{folder}: output folder is not writable")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".partial" + path.suffix, dir=folder)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp_path.unlink()
+
+
+class VideoWriter:
+    """Encode RGB uint8 frames to a file, atomically (see :func:`atomic_output`).
+
+    Parameters
+    ----------
+    path : path-like
+        ``.mp4``/``.mov``/``.mkv`` etc.: H.264 (``codec="libx264"``, yuv420p) or a
+        lossless codec (``codec="ffv1"``, the default for ``.mkv``).  ``.npy``: a
+        raw (T, H, W, 3) uint8 array that ``np.load(..., mmap_mode="r")`` maps.
+    fps : float or Fraction
+        Frame rate, kept exactly (pass the reader's ``rate``).
+    crf : int
+        x264 constant rate factor (0-51, lower is better; 18 is visually lossless).
+    preset : str
+        x264 speed preset (ultrafast ... veryslow).
+    codec : str or None
+        Encoder name; None picks libx264, or ffv1 for ``.mkv``.
+    audio_from : path-like or None
+        Copy the first audio stream of this file (no re-encoding), trimmed to
+        ``audio_start`` / the written duration.
+    overwrite : bool
+        Replace an existing file.
+
+    Notes
+    -----
+    yuv420p needs even sizes: an odd width or height is padded by one row/column
+    replicating the edge pixels (the output is then one pixel larger).
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        fps: float | Fraction,
+        *,
+        crf: int = 18,
+        preset: str = "medium",
+        codec: str | None = None,
+        audio_from: str | os.PathLike | None = None,
+        audio_start: float = 0.0,
+        overwrite: bool = False,
+    ) -> None:
+        self.path = Path(path)
+        self.rate = Fraction(fps).limit_denominator(1_000_000)
+        if self.rate <= 0:
+            raise VideoError(f"fps must be positive, got {fps}")
+        if not (isinstance(crf, int) and 0 <= crf <= 51):
+            raise VideoError(f"crf must be an integer in 0..51, got {crf!r}")
+        self.crf, self.preset = crf, preset
+        self.npy = self.path.suffix.lower() == ".npy"
+        self.codec = codec or ("ffv1" if self.path.suffix.lower() == ".mkv" else "libx264")
+        self.audio_from = None if audio_from is None else str(audio_from)
+        self.audio_start = audio_start
+        self._atomic = atomic_output(self.path, overwrite=overwrite)
+        self._tmp = self._atomic.__enter__()
+        self._container = self._stream = self._npy = None
+        self._audio = None  # (source container, source stream, output stream)
+        self.frames_written = 0
+        self.shape: tuple[int, int] | None = None
+
+    def __enter__(self) -> VideoWriter:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+    def _start(self, height: int, width: int) -> None:
+        self.shape = (height, width)
+        if self.npy:
+            self._npy = open(self._tmp, "wb")
+            self._npy.write(_npy_header((10**12, height, width, 3)))
+            return
+        import av
+
+        try:
+            container = av.open(str(self._tmp), "w", format=_format_for(self.path))
+            stream = container.add_stream(self.codec, rate=self.rate)
+        except Exception as exc:
+            raise VideoError(f"{self.path}: cannot encode with {self.codec} ({_reason(exc)})") from None
+        pad_h, pad_w = height + height % 2, width + width % 2
+        stream.width, stream.height = (pad_w, pad_h) if self.codec == "libx264" else (width, height)
+        if self.codec == "libx264":
+            stream.pix_fmt = "yuv420p"
+            stream.options = {"crf": str(self.crf), "preset": self.preset}
+        elif self.codec == "ffv1":
+            stream.pix_fmt = "bgr0"
+        self._container, self._stream = container, stream
+        if self.audio_from:
+            self._add_audio_stream()  # every stream must exist before the header is written
+
+    def write(self, frames: np.ndarray) -> None:
+        """Append one frame (H, W, 3) or a block (n, H, W, 3) of RGB uint8."""
+        frames = np.asarray(frames)
+        if frames.ndim == 3:
+            frames = frames[None]
+        if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
+            raise VideoError(f"frames must be RGB uint8 (n, H, W, 3), got {frames.dtype} {frames.shape}")
+        if self.shape is None:
+            self._start(frames.shape[1], frames.shape[2])
+        elif frames.shape[1:3] != self.shape:
+            raise VideoError(f"frame size changed from {self.shape} to {frames.shape[1:3]}")
+        if self._npy is not None:
+            self._npy.write(np.ascontiguousarray(frames).tobytes())
+            self.frames_written += len(frames)
+            return
+        import av
+
+        for frame in frames:
+            if self._stream.width != frame.shape[1] or self._stream.height != frame.shape[0]:
+                frame = np.pad(
+                    frame,
+                    ((0, self._stream.height - frame.shape[0]), (0, self._stream.width - frame.shape[1]), (0, 0)),
+                    mode="edge",
+                )
+            vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
+            vf.pts = self.frames_written
+            vf.time_base = 1 / self.rate
+            try:
+                self._container.mux(self._stream.encode(vf))
+            except Exception as exc:
+                raise VideoError(f"{self.path}: encoding failed ({_reason(exc)})") from None
+            self.frames_written += 1
+
+    def close(self) -> None:
+        """Finish the file and move it to its final name."""
+        if self._atomic is None:
+            return
+        try:
+            if self.frames_written == 0:
+                raise VideoError(f"{self.path}: no frames to write")
+            if self._npy is not None:
+                h, w = self.shape
+                self._npy.seek(0)
+                self._npy.write(_npy_header((self.frames_written, h, w, 3)))
+                self._npy.close()
+            else:
+                self._container.mux(self._stream.encode(None))
+                if self._audio is not None:
+                    self._copy_audio()
+                self._container.close()
+        except BaseException:
+            self.abort()
+            raise
+        atomic, self._atomic = self._atomic, None
+        atomic.__exit__(None, None, None)
+
+    def abort(self) -> None:
+        """Discard the partial output."""
+        if self._atomic is None:
+            return
+        with contextlib.suppress(Exception):
+            if self._npy is not None:
+                self._npy.close()
+            if self._container is not None:
+                self._container.close()
+            if self._audio is not None:
+                self._audio[0].close()
+        atomic, self._atomic = self._atomic, None
+        with contextlib.suppress(Exception):
+            atomic.__exit__(RuntimeError, RuntimeError("aborted"), None)
+
+    def _add_audio_stream(self) -> None:
+        import av
+
+        try:
+            src = av.open(self.audio_from)
+        except Exception as exc:
+            warnings.warn(f"audio not copied: {_reason(exc)}", stacklevel=3)
+            return
+        if not src.streams.audio:
+            src.close()
+            return
+        try:
+            out_audio = self._container.add_stream_from_template(src.streams.audio[0])
+        except Exception as exc:
+            src.close()
+            warnings.warn(f"audio not copied: {_reason(exc)}", stacklevel=3)
+            return
+        self._audio = (src, src.streams.audio[0], out_audio)
+
+    def _copy_audio(self) -> None:
+        """Stream-copy the source's audio packets that fall in the written time span."""
+        src, in_audio, out_audio = self._audio
+        try:
+            tb = in_audio.time_base
+            start = self.audio_start
+            end = start + self.frames_written / float(self.rate)
+            origin = in_audio.start_time or 0
+            offset = None
+            for packet in src.demux(in_audio):
+                if packet.dts is None or packet.pts is None:
+                    continue
+                t = float((packet.pts - origin) * tb)
+                if t < start - 1e-6:
+                    continue
+                if t >= end:
+                    break
+                if offset is None:
+                    offset = packet.pts
+                packet.pts -= offset
+                packet.dts -= offset
+                packet.stream = out_audio
+                self._container.mux(packet)
+        finally:
+            src.close()
+            self._audio = None
+
+
+def _format_for(path: Path) -> str | None:
+    return {".mkv": "matroska", ".mp4": "mp4", ".mov": "mov", ".avi": "avi"}.get(path.suffix.lower())
+
+
+def _npy_header(shape: tuple[int, ...]) -> bytes:
+    """A .npy v1.0 header of fixed length (128 bytes) for a uint8 C-order array of ``shape``."""
+    header = "{'descr': '|u1', 'fortran_order': False, 'shape': (%s), }" % ", ".join(str(s) for s in shape)
+    total = 128
+    body = header.ljust(total - 10 - 1) + "\n"
+    return b"\x93NUMPY\x01\x00" + len(body).to_bytes(2, "little") + body.encode("latin1")
