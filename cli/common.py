@@ -46,6 +46,11 @@ def run(group: click.Group, prog: str, argv: list[str] | None = None) -> None:
     sys.exit(rv if isinstance(rv, int) else 0)
 
 
+def show_progress(quiet: bool) -> bool:
+    """Progress bars only on an interactive terminal: in logs they are noise."""
+    return not quiet and sys.stderr.isatty()
+
+
 def _one_line(exc: BaseException) -> str:
     text = str(exc).strip()
     if isinstance(exc, OSError) and exc.filename and exc.strerror:

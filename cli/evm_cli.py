@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from cli.common import run
+from cli.common import run, show_progress
 
 MODES = {"motion": "laplacian", "color": "gaussian", "colour": "gaussian"}
 
@@ -20,8 +20,12 @@ def magnify_options(f):
         click.option("--low", type=float, help="Lower edge of the temporal band, Hz (default 0.4)."),
         click.option("--high", type=float, help="Upper edge of the temporal band, Hz (default 3.0)."),
         click.option("--mode", type=click.Choice(sorted(MODES)), help="motion: Laplacian pyramid; color: Gaussian."),
-        click.option("--filter", "temporal", type=click.Choice(["butterworth", "ideal", "iir"]),
-                     help="Temporal filter (default butterworth; ideal needs the whole clip, two passes)."),
+        click.option(
+            "--filter",
+            "temporal",
+            type=click.Choice(["butterworth", "ideal", "iir"]),
+            help="Temporal filter (default butterworth; ideal needs the whole clip, two passes).",
+        ),
         click.option("--order", type=int, help="Butterworth order (default 1)."),
         click.option("--levels", type=int, help="Pyramid levels (motion: entries incl. residual; color: halvings)."),
         click.option("--lambda-c", "lambda_c", type=float, help="Cutoff wavelength in pixels (default 16)."),
@@ -29,8 +33,12 @@ def magnify_options(f):
         click.option("--r1", type=float, help="IIR rate of the fast low-pass (with --r2)."),
         click.option("--r2", type=float, help="IIR rate of the slow low-pass (with --r1)."),
         click.option("--compat", type=click.Choice(["mit"]), help="Reproduce the MIT reference code's conventions."),
-        click.option("--fps", "sample_fps", type=float,
-                     help="Sampling rate to assume, for high-speed footage stored at a playback rate."),
+        click.option(
+            "--fps",
+            "sample_fps",
+            type=float,
+            help="Sampling rate to assume, for high-speed footage stored at a playback rate.",
+        ),
         click.option("--crf", type=click.IntRange(0, 51), default=18, show_default=True, help="x264 quality."),
         click.option("--encoder-preset", default="medium", show_default=True, help="x264 speed preset."),
         click.option("--codec", help="Encoder (default libx264; ffv1 for .mkv)."),
@@ -93,9 +101,20 @@ def magnify(src: Path, dst: Path | None, quiet: bool, **opts):
     params, sample_fps = params_from_options(opts)
     dst = dst or src.with_name(f"{src.stem}-magnified.mp4")
     result = magnify_file(
-        src, dst, params, fps=sample_fps, start=opts["start"], duration=opts["duration"], scale=opts["scale"],
-        crf=opts["crf"], encoder_preset=opts["encoder_preset"], codec=opts["codec"], audio=not opts["no_audio"],
-        side_by_side=opts["side_by_side"], overwrite=opts["overwrite"], progress=not quiet,
+        src,
+        dst,
+        params,
+        fps=sample_fps,
+        start=opts["start"],
+        duration=opts["duration"],
+        scale=opts["scale"],
+        crf=opts["crf"],
+        encoder_preset=opts["encoder_preset"],
+        codec=opts["codec"],
+        audio=not opts["no_audio"],
+        side_by_side=opts["side_by_side"],
+        overwrite=opts["overwrite"],
+        progress=show_progress(quiet),
     )
     if not quiet:
         click.echo(
@@ -126,6 +145,235 @@ def info(src: Path, as_json: bool):
 
 
 @main_group.command()
+@click.argument("src_dir", type=click.Path(path_type=Path))
+@click.argument("out_dir", type=click.Path(path_type=Path))
+@magnify_options
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Parallel processes (Numba threads per worker = cores / workers).",
+)
+@click.option("--pattern", "patterns", multiple=True, help="Glob(s) of input files (default: common video types).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["mp4", "mkv", "npy"]),
+    default="mp4",
+    show_default=True,
+    help="mp4: H.264; mkv: lossless FFV1; npy: raw frames (memory-mappable).",
+)
+@click.option("--executor", type=click.Choice(["process", "dask"]), default="process", show_default=True)
+@click.option("--scheduler", help="Dask scheduler address (with --executor dask); default: a local cluster.")
+@click.option("--retries", type=click.IntRange(min=0), default=1, show_default=True, help="Dask retries per file.")
+@click.option("--dry-run", is_flag=True, help="List what would be done and exit.")
+@click.option("-q", "--quiet", is_flag=True)
+def batch(
+    src_dir: Path,
+    out_dir: Path,
+    workers: int,
+    patterns: tuple,
+    fmt: str,
+    executor: str,
+    scheduler: str | None,
+    retries: int,
+    dry_run: bool,
+    quiet: bool,
+    **opts,
+):
+    """Magnify every video under SRC_DIR into OUT_DIR, mirroring the tree.
+
+    Resumable: OUT_DIR/manifest.jsonl records each file; a re-run skips files done
+    with the same parameters and retries failed ones.  Exit status 1 if any failed.
+    """
+    from evm.batch import MANIFEST, Job, find_inputs, pending_jobs, read_manifest, run_batch
+    from evm.pipeline import batch_params, magnify_job
+
+    params, sample_fps = params_from_options(opts)
+    file_options = dict(
+        fps=sample_fps,
+        start=opts["start"],
+        duration=opts["duration"],
+        scale=opts["scale"],
+        crf=opts["crf"],
+        encoder_preset=opts["encoder_preset"],
+        codec=opts["codec"],
+        audio=not opts["no_audio"] and fmt != "npy",
+        side_by_side=opts["side_by_side"],
+    )
+    job_params = batch_params(params, **file_options)
+    inputs = find_inputs(src_dir, patterns or None) if patterns else find_inputs(src_dir)
+    out_root = out_dir.resolve()
+    jobs = []
+    for path in inputs:
+        if out_root == path.resolve().parent or out_root in path.resolve().parents:
+            continue  # never re-process our own outputs when OUT_DIR lies inside SRC_DIR
+        rel = path.relative_to(src_dir)
+        jobs.append(Job(str(rel), str(path), str(out_dir / rel.with_suffix("." + fmt)), job_params))
+    if not jobs:
+        raise click.ClickException(f"no input videos found under {src_dir}")
+    _check_settings_on(Path(jobs[0].src), params, sample_fps, opts["scale"])
+    if dry_run:
+        todo, skipped = pending_jobs(jobs, read_manifest(out_dir / MANIFEST))
+        for job in todo:
+            click.echo(f"would magnify {job.src} -> {job.dst}")
+        click.echo(f"{len(todo)} to do, {len(skipped)} already done", err=True)
+        return
+    summary = run_batch(
+        jobs,
+        magnify_job,
+        out_dir,
+        workers=workers,
+        executor=executor,
+        scheduler=scheduler,
+        retries=retries,
+        progress=show_progress(quiet),
+    )
+    click.echo(
+        f"{summary.done} done, {summary.skipped} skipped (already done), {summary.failed} failed "
+        f"of {summary.total} in {summary.seconds:.1f} s; manifest: {out_dir / MANIFEST}",
+        err=True,
+    )
+    for key, error in summary.failures:
+        click.echo(f"failed: {key}: {error}", err=True)
+    if not summary.ok:
+        raise click.exceptions.Exit(1)
+
+
+def _check_settings_on(path: Path, params, sample_fps: float | None, scale: float) -> None:
+    """Fail before the batch starts when the settings cannot work (e.g. a band above Nyquist),
+    judged on the first input; an unreadable first input is left to the batch to report."""
+    from evm.io import VideoError, probe
+    from evm.magnify import Magnifier
+
+    try:
+        info = probe(path)
+    except VideoError:
+        return
+    h, w = max(1, round(info.height * scale)), max(1, round(info.width * scale))
+    try:
+        Magnifier((h, w, 3), sample_fps or info.fps, **params.as_kwargs())
+    except ValueError as exc:
+        raise click.ClickException(
+            f"{exc} (checked on {path.name}: {w}x{h} @ {sample_fps or info.fps:g} fps)"
+        ) from None
+
+
+@main_group.command()
+@click.argument("src", type=click.Path(path_type=Path))
+@click.option("--roi", help="Region x,y,w,h in pixels (default: the whole frame).")
+@click.option("--low", type=float, default=0.1, show_default=True, help="Search the peak from this frequency (Hz).")
+@click.option("--high", type=float, help="... up to this frequency (Hz); default Nyquist.")
+@click.option("-o", "--output", "plot", type=click.Path(path_type=Path), help="Write a plot (PNG).")
+@click.option("--start", type=click.FloatRange(min=0), default=0.0)
+@click.option("--duration", type=click.FloatRange(min=0, min_open=True))
+@click.option("--overwrite", is_flag=True)
+@click.option("--json", "as_json", is_flag=True)
+def spectrum(
+    src: Path,
+    roi: str | None,
+    low: float,
+    high: float | None,
+    plot: Path | None,
+    start: float,
+    duration: float | None,
+    overwrite: bool,
+    as_json: bool,
+):
+    """Temporal spectrum of the mean intensity of a region: which band to magnify.
+
+    Prints the dominant frequency (Hz and per minute, e.g. a pulse in bpm).
+    """
+    from evm.io import VideoReader, atomic_output, check_output_path
+    from evm.visualize import dominant_frequency, mean_intensity, temporal_spectrum
+
+    region = None
+    if roi:
+        try:
+            region = tuple(int(v) for v in roi.split(","))
+            assert len(region) == 4
+        except (ValueError, AssertionError):
+            raise click.BadParameter("expected x,y,w,h integers", param_hint="--roi") from None
+    reader = VideoReader(src, start=start, duration=duration)
+    if plot is not None:  # fail early, before decoding
+        check_output_path(plot, overwrite=overwrite)
+    signal = mean_intensity(reader, region)
+    freqs, amp = temporal_spectrum(signal, reader.fps)
+    luma = amp @ [0.299, 0.587, 0.114]
+    peak = dominant_frequency(freqs, luma, low, high)
+    result = {
+        "file": str(src),
+        "fps": reader.fps,
+        "frames": len(signal),
+        "resolution_hz": reader.fps / len(signal),
+        "dominant_hz": peak,
+        "dominant_per_minute": peak * 60,
+        "roi": region,
+    }
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+    else:
+        click.echo(
+            f"dominant frequency {peak:.3f} Hz ({peak * 60:.1f} per minute), "
+            f"resolution {result['resolution_hz']:.3f} Hz over {len(signal)} frames"
+        )
+    if plot is not None:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(8, 4))
+        for c, colour in enumerate(("tab:red", "tab:green", "tab:blue")):
+            ax.plot(freqs, amp[:, c], color=colour, lw=0.8, alpha=0.7, label="RGB"[c])
+        ax.plot(freqs, luma, color="black", lw=1.2, label="Y")
+        ax.axvline(peak, color="gray", ls="--", lw=1)
+        ax.set_xlabel("frequency (Hz)")
+        ax.set_ylabel("amplitude (grey levels)")
+        ax.set_title(f"{src.name}: peak {peak:.3f} Hz = {peak * 60:.1f}/min")
+        ax.set_xlim(0, freqs[-1])
+        ax.legend()
+        fig.tight_layout()
+        with atomic_output(plot, overwrite=overwrite) as tmp:
+            fig.savefig(tmp, format="png", dpi=100)
+        plt.close(fig)
+        click.echo(f"wrote {plot}", err=True)
+
+
+@main_group.command(name="slice")
+@click.argument("src", type=click.Path(path_type=Path))
+@click.option("--row", type=click.IntRange(min=0), help="Image row for an XT slice.")
+@click.option("--col", type=click.IntRange(min=0), help="Image column for a YT slice.")
+@click.option(
+    "--compare", type=click.Path(path_type=Path), help="A second video (e.g. the magnified one), shown beside."
+)
+@click.option("-o", "--output", "out", type=click.Path(path_type=Path), required=True, help="PNG to write.")
+@click.option("--overwrite", is_flag=True)
+def slice_cmd(src: Path, row: int | None, col: int | None, compare: Path | None, out: Path, overwrite: bool):
+    """Spatio-temporal slice image (XT: one row over time; YT: one column), before | after."""
+    from evm.io import VideoReader, check_output_path
+    from evm.visualize import save_png, side_by_side_slices, spatiotemporal_slice
+
+    if (row is None) == (col is None):
+        raise click.UsageError("give exactly one of --row and --col")
+    check_output_path(out, overwrite=overwrite)  # fail early, before decoding
+    image = spatiotemporal_slice(VideoReader(src), row=row, col=col)
+    if compare is not None:
+        other = spatiotemporal_slice(VideoReader(compare), row=row, col=col)
+        n = min(image.shape[0 if row is not None else 1], other.shape[0 if row is not None else 1])
+        if row is not None:
+            image, other = image[:n], other[:n]
+        else:
+            image, other = image[:, :n], other[:, :n]
+        if image.shape != other.shape:
+            raise click.ClickException(f"{src} and {compare} differ in size: {image.shape} vs {other.shape}")
+        image = side_by_side_slices(image, other)
+    save_png(out, image, overwrite=overwrite)
+    click.echo(f"wrote {out} ({image.shape[1]}x{image.shape[0]})", err=True)
+
+
+@main_group.command()
 def presets():
     """List the named settings and where they come from."""
     from evm.presets import PRESETS
@@ -143,8 +391,15 @@ def presets():
 
 
 @main_group.command()
-@click.option("-o", "--output", "folder", type=click.Path(file_okay=False, path_type=Path), default=Path("evm-demo"),
-              show_default=True, help="Folder for the demo's files (created).")
+@click.option(
+    "-o",
+    "--output",
+    "folder",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("evm-demo"),
+    show_default=True,
+    help="Folder for the demo's files (created).",
+)
 @click.option("--overwrite", is_flag=True, help="Replace files from an earlier demo.")
 def demo(folder: Path, overwrite: bool):
     """Magnify a built-in synthetic clip: side-by-side video and an XT slice image.
@@ -176,8 +431,10 @@ def demo(folder: Path, overwrite: bool):
     row = clip.shape[1] // 2
     image = side_by_side_slices(spatiotemporal_slice(clip, row=row), spatiotemporal_slice(out, row=row))
     save_png(folder / "demo-xt-slice.png", image, overwrite=overwrite)
-    click.echo(f"magnified {len(clip)} frames {clip.shape[2]}x{clip.shape[1]} in {seconds:.2f} s "
-               f"({(len(clip) - 1) / seconds:.0f} frames/s)")
+    click.echo(
+        f"magnified {len(clip)} frames {clip.shape[2]}x{clip.shape[1]} in {seconds:.2f} s "
+        f"({(len(clip) - 1) / seconds:.0f} frames/s)"
+    )
     for name in ("demo-input.mp4", "demo-side-by-side.mp4", "demo-xt-slice.png"):
         click.echo(f"wrote {folder / name}")
 

@@ -188,9 +188,7 @@ class VideoReader:
     ) -> None:
         self.info = probe(path)
         if self.info.variable_frame_rate:
-            warnings.warn(
-                f"{path}: variable frame rate; processing as constant {self.info.fps:.3f} fps", stacklevel=2
-            )
+            warnings.warn(f"{path}: variable frame rate; processing as constant {self.info.fps:.3f} fps", stacklevel=2)
         if start < 0 or (duration is not None and duration <= 0):
             raise VideoError("start must be >= 0 and duration > 0")
         if not (scale > 0 and math.isfinite(scale)):
@@ -272,6 +270,28 @@ def read_video(path: str | os.PathLike, **kwargs) -> tuple[np.ndarray, float]:
         return np.stack(frames), reader.fps
 
 
+def check_output_path(path: str | os.PathLike, *, overwrite: bool = False) -> Path:
+    """Raise :class:`VideoError` unless ``path`` can be written (creates nothing).
+
+    Raises
+    ------
+    VideoError
+        The output exists (without ``overwrite``) or is a folder; its folder is
+        missing or not writable.
+    """
+    path = Path(path)
+    folder = path.parent
+    if path.is_dir():
+        raise VideoError(f"{path}: is a directory")
+    if path.exists() and not overwrite:
+        raise VideoError(f"{path}: already exists (use --overwrite to replace it)")
+    if not folder.is_dir():
+        raise VideoError(f"{folder}: output folder does not exist")
+    if not os.access(folder, os.W_OK):
+        raise VideoError(f"{folder}: output folder is not writable")
+    return path
+
+
 @contextlib.contextmanager
 def atomic_output(path: str | os.PathLike, *, overwrite: bool = False) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it to ``path`` only if the block succeeds.
@@ -279,19 +299,14 @@ def atomic_output(path: str | os.PathLike, *, overwrite: bool = False) -> Iterat
     Raises
     ------
     VideoError
-        The output exists (without ``overwrite``), its folder is missing or not writable.
+        See :func:`check_output_path`; also when the temporary file cannot be created.
     """
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    if path.exists() and not overwrite:
-        raise VideoError(f"{path}: already exists (use --overwrite to replace it)")
-    if path.is_dir():
-        raise VideoError(f"{path}: is a directory")
-    if not folder.is_dir():
-        raise VideoError(f"{folder}: output folder does not exist")
-    if not os.access(folder, os.W_OK):
-        raise VideoError(f"{folder}: output folder is not writable")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".partial" + path.suffix, dir=folder)
+    path = check_output_path(path, overwrite=overwrite)
+    folder = path.parent
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".partial" + path.suffix, dir=folder)
+    except OSError as exc:
+        raise VideoError(f"{path}: cannot write ({exc.strerror or exc})") from None
     os.close(fd)
     tmp_path = Path(tmp)
     try:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .io import VideoError, VideoReader, VideoWriter
+from .io import VideoError, VideoReader, VideoWriter, check_output_path
 from .magnify import Magnifier
 from .presets import MagnifyParams
 from .temporal import ideal_band_gains, ideal_bandpass
@@ -83,6 +83,7 @@ def magnify_file(
         Unreadable input, bad parameters, unwritable output; no output file is left.
     """
     t0 = time.perf_counter()
+    check_output_path(dst, overwrite=overwrite)
     reader = VideoReader(src, start=start, duration=duration, scale=scale)
     rate = reader.rate
     sample_rate = float(fps) if fps is not None else float(rate)
@@ -92,17 +93,6 @@ def magnify_file(
     magnifier = Magnifier((reader.height, reader.width, 3), sample_rate, **params.as_kwargs())
     if magnifier.temporal == "ideal":
         ideal_band_gains(max(expected, 2), sample_rate, magnifier.low, magnifier.high, compat=magnifier.compat)
-
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        total = expected * (2 if magnifier.temporal == "ideal" else 1)
-        bar = tqdm(total=total or None, unit="frame", desc=Path(src).name, leave=False)
-
-    def tick(n: int = 1) -> None:
-        if bar is not None:
-            bar.update(n)
 
     writer = VideoWriter(
         dst,
@@ -114,6 +104,17 @@ def magnify_file(
         audio_start=start,
         overwrite=overwrite,
     )
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        total = expected * (2 if magnifier.temporal == "ideal" else 1)
+        bar = tqdm(total=total or None, unit="frame", desc=Path(src).name, leave=False)
+
+    def tick(n: int = 1) -> None:
+        if bar is not None:
+            bar.update(n)
+
     count = 0
     try:
         with writer:
@@ -127,8 +128,10 @@ def magnify_file(
                 out = np.empty((reader.height, reader.width, 3), np.uint8)
                 for frame in reader:
                     if count == 0 and frame.shape[:2] != out.shape[:2]:
-                        raise VideoError(f"{src}: decoded frames are {frame.shape[1]}x{frame.shape[0]}, "
-                                         f"not {out.shape[1]}x{out.shape[0]}")
+                        raise VideoError(
+                            f"{src}: decoded frames are {frame.shape[1]}x{frame.shape[0]}, "
+                            f"not {out.shape[1]}x{out.shape[0]}"
+                        )
                     magnifier._process_causal(frame[None], out[None])
                     emit(frame, out)
                     count += 1
@@ -166,3 +169,22 @@ def _two_pass_ideal(magnifier: Magnifier, reader: VideoReader, emit, tick) -> in
         count += 1
         tick()
     return count
+
+
+def magnify_job(job) -> dict:
+    """Batch worker: magnify ``job.src`` into ``job.dst``; ``job.params`` as built by :func:`batch_params`."""
+    p = dict(job.params)
+    params = MagnifyParams(**p.pop("magnify"))
+    result = magnify_file(job.src, job.dst, params, overwrite=True, progress=False, **p)
+    return {
+        "frames": result.frames,
+        "fps": result.fps,
+        "width": result.width,
+        "height": result.height,
+        "frames_per_second": round(result.frames_per_second, 1),
+    }
+
+
+def batch_params(params: MagnifyParams, **file_options) -> dict:
+    """The JSON-serialisable parameters of one batch job (their hash decides what is redone)."""
+    return {"magnify": params.as_kwargs(), **file_options}

@@ -73,8 +73,9 @@ PRESETS: dict[str, Preset] = {
         ),
         Preset(
             "baby",
-            MagnifyParams(alpha=10, low=0.4, high=3.0, temporal="iir", lambda_c=16, r1=0.4, r2=0.05,
-                          chroma_attenuation=0.1),
+            MagnifyParams(
+                alpha=10, low=0.4, high=3.0, temporal="iir", lambda_c=16, r1=0.4, r2=0.05, chroma_attenuation=0.1
+            ),
             "motion: MIT's baby example (first-order IIR)",
             "MIT reproduceResults.m baby (Laplacian + IIR, alpha 10, lambda_c 16, r1 0.4, r2 0.05, chroma 0.1);"
             " paper Table 1: baby 10, 16, 0.4-3 Hz",
