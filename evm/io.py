@@ -13,7 +13,9 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import queue
 import tempfile
+import threading
 import warnings
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -259,6 +261,61 @@ class VideoReader:
             raise VideoError(f"{self.path}: decoding failed ({_reason(exc)})") from None
         finally:
             self.close()
+
+
+class _Raised:
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+
+def read_ahead(iterable, depth: int = 4) -> Iterator:
+    """Iterate ``iterable`` in a background thread, up to ``depth`` items ahead.
+
+    Decoding (which releases the GIL) then overlaps with the consumer's work.
+    Exceptions from the producer are re-raised in the consumer; stopping early
+    stops and closes the producer.
+    """
+    items: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    end = object()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                items.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        source = iter(iterable)
+        try:
+            for item in source:
+                if not put(item):
+                    break
+            else:
+                put(end)
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer
+            put(_Raised(exc))
+        finally:
+            close = getattr(source, "close", None)
+            if close is not None:
+                close()
+
+    worker = threading.Thread(target=produce, name="evm-read-ahead", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = items.get()
+            if item is end:
+                return
+            if isinstance(item, _Raised):
+                raise item.exc
+            yield item
+    finally:
+        stop.set()
+        worker.join(timeout=10)
 
 
 def read_video(path: str | os.PathLike, **kwargs) -> tuple[np.ndarray, float]:

@@ -149,7 +149,10 @@ class Magnifier:
     :func:`magnify` gives identical frames.
 
     Parameters are those of :func:`magnify`, with ``frame_shape`` = ``(H, W)``
-    (gray) or ``(H, W, C)`` instead of the frames.
+    (gray) or ``(H, W, C)`` instead of the frames, and ``threads``: how many threads
+    the kernels use (None: Numba's current setting; 1 runs without starting the
+    thread pool, best when another multi-threaded stage such as a video encoder
+    shares the cores).
 
     Examples
     --------
@@ -178,7 +181,11 @@ class Magnifier:
         r2: float | None = None,
         order: int = 1,
         compat: Literal["mit"] | None = None,
+        threads: int | None = None,
     ) -> None:
+        if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+            raise ValueError(f"threads must be a positive integer or None, got {threads!r}")
+        self.threads = threads
         if compat not in (None, "mit"):
             raise ValueError(f"compat must be None or 'mit', got {compat!r}")
         if pyramid not in ("laplacian", "gaussian"):
@@ -270,6 +277,9 @@ class Magnifier:
             raise ValueError(f"levels={levels} out of range for this frame: {what} must be {lowest}..{highest}")
         return int(levels)
 
+    def _threads(self) -> int:
+        return self.threads or _kernels.threads()
+
     @property
     def delta_shape(self) -> tuple[int, int, int]:
         """Shape of the per-frame image that is filtered in time (the working level)."""
@@ -286,7 +296,7 @@ class Magnifier:
 
     def _reduce(self, frame: np.ndarray) -> None:
         """Gaussian levels 1..depth-1 of the frame, in the analysed channels."""
-        ch, threads = self._channels, _kernels.threads()
+        ch, threads = self._channels, self._threads()
         _kernels.down_mix(_rows(frame), _rows(self._g[1]), frame.shape[2], self._mix_in, threads)
         for k in range(2, len(self._shapes)):
             _kernels.down(_rows(self._g[k - 1]), _rows(self._g[k]), ch, threads)
@@ -300,7 +310,7 @@ class Magnifier:
         """
         if self.pyramid == "gaussian":
             return _NO_ROWS, np.float32(1.0)
-        mit, ch, threads = self.compat == "mit", self._channels, _kernels.threads()
+        mit, ch, threads = self.compat == "mit", self._channels, self._threads()
         below = None  # D_{k+1}
         for k in range(self._last, self._first - 1, -1):
             g = np.float32(self.gains[k])
@@ -328,7 +338,7 @@ class Magnifier:
             _rows(out),
             self._channels,
             self.compat == "mit",
-            _kernels.threads(),
+            self._threads(),
         )
 
     def _analyze(self, frame: np.ndarray, out: np.ndarray) -> None:
@@ -337,7 +347,7 @@ class Magnifier:
 
     def _render(self, rgb_delta: np.ndarray, frame: np.ndarray, out: np.ndarray) -> None:
         """Expand a working-level delta in the frame's channels, add it to the frame, write uint8."""
-        C, threads = self.frame_shape[2], _kernels.threads()
+        C, threads = self.frame_shape[2], self._threads()
         mit = self.compat == "mit"
         rgb = self._rgb
         if self.pyramid == "gaussian" and mit:

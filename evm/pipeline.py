@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .io import VideoError, VideoReader, VideoWriter, check_output_path
+from .io import VideoError, VideoReader, VideoWriter, check_output_path, read_ahead
 from .magnify import Magnifier
 from .presets import MagnifyParams
 from .temporal import ideal_band_gains, ideal_bandpass
@@ -46,6 +46,7 @@ def magnify_file(
     side_by_side: bool = False,
     overwrite: bool = False,
     progress: bool = False,
+    threads: int | None = 1,
 ) -> MagnifyResult:
     """Magnify a video file into another.
 
@@ -72,6 +73,9 @@ def magnify_file(
         Replace an existing output.
     progress : bool
         tqdm progress bar on stderr.
+    threads : int or None
+        Threads of the magnification kernels (None: Numba's setting).  1 by
+        default: the video encoder is multi-threaded already.
 
     Returns
     -------
@@ -90,7 +94,9 @@ def magnify_file(
     expected = reader.expected_frames
     if expected < 2 and reader.info.frames_exact:
         raise VideoError(f"{src}: has {expected} frame(s) in the chosen span; magnification needs at least 2")
-    magnifier = Magnifier((reader.height, reader.width, 3), sample_rate, **params.as_kwargs())
+    # The encoder already keeps every core busy: the magnifier runs on one thread (no thread pool
+    # spinning against x264's threads) and decoding runs ahead in another (see read_ahead).
+    magnifier = Magnifier((reader.height, reader.width, 3), sample_rate, threads=threads, **params.as_kwargs())
     if magnifier.temporal == "ideal":
         ideal_band_gains(max(expected, 2), sample_rate, magnifier.low, magnifier.high, compat=magnifier.compat)
 
@@ -126,7 +132,7 @@ def magnify_file(
                 count = _two_pass_ideal(magnifier, reader, emit, tick)
             else:
                 out = np.empty((reader.height, reader.width, 3), np.uint8)
-                for frame in reader:
+                for frame in read_ahead(reader):
                     if count == 0 and frame.shape[:2] != out.shape[:2]:
                         raise VideoError(
                             f"{src}: decoded frames are {frame.shape[1]}x{frame.shape[0]}, "
@@ -148,7 +154,7 @@ def _two_pass_ideal(magnifier: Magnifier, reader: VideoReader, emit, tick) -> in
     """Ideal filter on a file: pass 1 keeps only the small working level of each frame,
     pass 2 decodes again and adds the filtered deltas (frames are never all in memory)."""
     deltas = []
-    for frame in reader:
+    for frame in read_ahead(reader):
         d = np.empty(magnifier.delta_shape, np.float32)
         if not magnifier._identity:
             magnifier._analyze(frame, d)
@@ -161,7 +167,7 @@ def _two_pass_ideal(magnifier: Magnifier, reader: VideoReader, emit, tick) -> in
     ideal_bandpass(stack, magnifier.fps, magnifier.low, magnifier.high, compat=magnifier.compat, out=stack)
     out = np.empty((reader.height, reader.width, 3), np.uint8)
     count = 0
-    for frame in reader:
+    for frame in read_ahead(reader):
         if count >= len(stack):
             break
         magnifier._render_delta(stack[count], frame, out)

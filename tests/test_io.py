@@ -154,3 +154,31 @@ def test_audio_only_file(tmp_path):
         c.mux(s.encode(None))
     with pytest.raises(VideoError, match="no video stream"):
         probe(path)
+
+
+def test_read_ahead_order_errors_and_early_stop():
+    from evm.io import read_ahead
+
+    assert list(read_ahead(range(50), depth=3)) == list(range(50))
+
+    def failing():
+        yield 1
+        raise VideoError("bad packet")
+
+    with pytest.raises(VideoError, match="bad packet"):
+        list(read_ahead(failing()))
+    closed = []
+
+    def endless():
+        try:
+            i = 0
+            while True:
+                yield i
+                i += 1
+        finally:
+            closed.append(True)
+
+    for i in read_ahead(endless(), depth=2):
+        if i == 5:
+            break
+    assert closed == [True]
