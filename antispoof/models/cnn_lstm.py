@@ -1,0 +1,505 @@
+"""The CNN-LSTM of Tu et al. with attention, the frame-level CNN baseline, their loss and the config factory.
+
+Forward contract shared by every model here (kornia-style)::
+
+    clips : (B, T, 3, H, W) float RGB in [0, 1]
+    ->  ModelOutput(logits=(B, 2), frame_logits=(B, T, 2), attention=(B, T) or None)
+
+Class index 1 is bona fide and 0 is attack, so ``output.scores = softmax(logits)[:, 1]`` is the probability
+of bona fide (higher = more bona fide), the polarity used by :mod:`antispoof.metrics`.
+
+Normalisation happens inside the model and follows the weights in use (see :class:`InputNormalization`).
+
+Attention (``ModelConfig.attention``):
+
+``"paper"``
+    Eq. 12-13 of the paper, ``c = sum_i alpha_i h_i`` with ``alpha_i`` proportional to ``exp(W_i^T h_{i-1})``:
+    one learned vector ``W_i`` per time step (so the clip length ``num_frames`` is fixed) scoring the
+    *previous* hidden state, ``h_0`` being the LSTM's zero initial state. As printed, the denominator
+    of Eq. 13 is ``sum_j exp(W_j^T h_{i-1})``, which makes every alpha_i a component of a *different*
+    softmax, so the alphas would not sum to 1 over time although the text calls them probabilities
+    over the sequence. We normalise over time, ``sum_j exp(W_j^T h_{j-1})``, which is the only reading
+    under which Eq. 12 is a weighted average. The rest is exactly as written.
+``"soft"``
+    Standard additive attention: ``e_i = v^T tanh(U h_i + b)``, ``alpha = softmax_i(e)``.
+``"none"``
+    The last hidden state; the returned weights are one-hot on the last step.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .vgg import SMALL_CHANNELS, ConvTrunk, small_trunk, vgg16_trunk
+
+ARCHITECTURES = ("cnn_lstm", "frame_cnn")
+TRUNKS = ("vgg16", "small")
+ATTENTIONS = ("paper", "soft", "none")
+NORMALIZATIONS = ("auto", "vggface", "imagenet", "none")
+WEIGHTS_LAYOUTS = ("auto", "vggface", "torchvision", "torchvision_bn")
+
+#: VGG-Face (Albanie's PyTorch conversion): RGB mean on the 0-255 scale, no std scaling.
+VGGFACE_MEAN_255 = (129.186279296875, 104.76238250732422, 93.59396362304688)
+#: torchvision ImageNet statistics on the 0-1 scale.
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+NUM_CLASSES = 2  # 0 = attack, 1 = bona fide
+BONAFIDE = 1
+
+
+# --------------------------------------------------------------------------------------------------- config
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelConfig:
+    """Everything needed to rebuild a model; saved as JSON in every run directory.
+
+    Attributes
+    ----------
+    architecture : {"cnn_lstm", "frame_cnn"}
+        The CNN-LSTM of the paper, or the frame-level CNN baseline (trunk + frame classifier).
+    trunk : {"vgg16", "small"}
+    batch_norm : bool
+        Batch norm after every convolution (the paper uses it; default True).
+    trunk_channels : tuple of int
+        Channels of the small trunk's stages (ignored for vgg16).
+    image_size : (int, int)
+        ``(H, W)`` of the input frames; fixes the LSTM input size (C * h * w of the last pool).
+    num_frames : int
+        Clip length T. Required to match the input for ``attention="paper"`` (one W_i per step);
+        other attentions accept any T.
+    projection_dim : int or None
+        If set, a learned linear map from the flattened pool features (C*h*w) to this size feeds the
+        LSTM; None connects the flattened last pool directly, as in the paper.
+    hidden_size, num_layers : int
+        LSTM size.
+    attention : {"paper", "soft", "none"}
+    attention_dim : int
+        Hidden size of the additive ("soft") attention.
+    dropout : float
+        Dropout before both classifiers (and between stacked LSTM layers).
+    normalization : {"auto", "vggface", "imagenet", "none"}
+        Input normalisation inside the model; "auto" resolves from the weights (VGG-Face -> "vggface",
+        torchvision -> "imagenet") and to "imagenet" for random init. ``build_model`` stores the
+        resolved value.
+    weights : str or None
+        Path of pretrained VGG-16 conv weights, loaded by :func:`build_model` (vgg16 trunk only).
+    weights_layout : {"auto", "vggface", "torchvision", "torchvision_bn"}
+        Key layout of ``weights``; resolved by :func:`build_model` when "auto".
+    """
+
+    architecture: str = "cnn_lstm"
+    trunk: str = "vgg16"
+    batch_norm: bool = True
+    trunk_channels: tuple[int, ...] = SMALL_CHANNELS
+    image_size: tuple[int, int] = (224, 224)
+    num_frames: int = 16
+    projection_dim: int | None = None
+    hidden_size: int = 256
+    num_layers: int = 1
+    attention: str = "paper"
+    attention_dim: int = 128
+    dropout: float = 0.5
+    normalization: str = "auto"
+    weights: str | None = None
+    weights_layout: str = "auto"
+
+    def __post_init__(self) -> None:
+        # Normalise JSON lists back to tuples so that a round trip compares equal; an int image_size is square.
+        size = self.image_size
+        object.__setattr__(
+            self, "image_size", _int_tuple("image_size", (size, size) if isinstance(size, int) else size)
+        )
+        object.__setattr__(self, "trunk_channels", _int_tuple("trunk_channels", self.trunk_channels))
+        _check_choice("architecture", self.architecture, ARCHITECTURES)
+        _check_choice("trunk", self.trunk, TRUNKS)
+        _check_choice("attention", self.attention, ATTENTIONS)
+        _check_choice("normalization", self.normalization, NORMALIZATIONS)
+        _check_choice("weights_layout", self.weights_layout, WEIGHTS_LAYOUTS)
+        if len(self.image_size) != 2 or min(self.image_size) < 1:
+            raise ValueError(f"image_size must be (H, W) with positive sides, got {self.image_size}")
+        for name in ("num_frames", "hidden_size", "num_layers", "attention_dim"):
+            _check_positive_int(name, getattr(self, name))
+        if self.projection_dim is not None:
+            _check_positive_int("projection_dim", self.projection_dim)
+        if not self.trunk_channels or min(self.trunk_channels) < 1:
+            raise ValueError(f"trunk_channels must be positive, got {self.trunk_channels}")
+        if not 0.0 <= float(self.dropout) < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+        if self.weights is not None and self.trunk != "vgg16":
+            raise ValueError(f"pretrained weights need trunk='vgg16', got trunk={self.trunk!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict; ``ModelConfig.from_dict(cfg.to_dict()) == cfg``."""
+        d = dataclasses.asdict(self)
+        d["trunk_channels"] = list(self.trunk_channels)
+        d["image_size"] = list(self.image_size)
+        return d
+
+    @classmethod
+    def from_dict(cls, config: Mapping[str, Any] | ModelConfig) -> ModelConfig:
+        """Build from a (possibly partial) dict; missing keys take the defaults, unknown keys are an error."""
+        if isinstance(config, ModelConfig):
+            return config
+        if not isinstance(config, Mapping):
+            raise ValueError(f"model config must be a dict, got {type(config).__name__}")
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(config) - known)
+        if unknown:
+            raise ValueError(f"unknown model config key(s) {unknown}; known keys: {sorted(known)}")
+        return cls(**dict(config))
+
+    def replace(self, **changes: Any) -> ModelConfig:
+        return dataclasses.replace(self, **changes)
+
+
+def _int_tuple(name: str, values: Any) -> tuple[int, ...]:
+    try:
+        out = tuple(int(v) for v in values)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a sequence of ints, got {values!r}") from None
+    if any(isinstance(v, bool) or float(v) != int(v) for v in values):
+        raise ValueError(f"{name} must be a sequence of ints, got {values!r}")
+    return out
+
+
+def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {choices}, got {value!r}")
+
+
+def _check_positive_int(name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value!r}")
+
+
+# ------------------------------------------------------------------------------------------- normalisation
+
+
+class InputNormalization(nn.Module):
+    """Map RGB in [0, 1] to what the trunk's weights expect.
+
+    Modes
+    -----
+    ``"vggface"``
+        ``255 * x - mean`` with the VGG-Face RGB mean (129.186, 104.762, 93.594); no std scaling.
+    ``"imagenet"``
+        ``(x - mean) / std`` with torchvision's ImageNet statistics on 0-1. Also our choice for random
+        init: it centres the inputs at roughly zero mean and unit variance, which suits default
+        (Kaiming-uniform) initialisation, and keeps random-init runs interchangeable with ImageNet ones.
+    ``"none"``
+        Identity.
+
+    Shape: ``(..., 3, H, W)`` -> same. The statistics are non-persistent buffers: the mode lives in the
+    config, not in the state dict.
+    """
+
+    def __init__(self, mode: str) -> None:
+        super().__init__()
+        _check_choice("normalization", mode, ("vggface", "imagenet", "none"))
+        self.mode = mode
+        if mode == "vggface":
+            mean, scale, std = VGGFACE_MEAN_255, 255.0, (1.0, 1.0, 1.0)
+        elif mode == "imagenet":
+            mean, scale, std = IMAGENET_MEAN, 1.0, IMAGENET_STD
+        else:
+            mean, scale, std = (0.0, 0.0, 0.0), 1.0, (1.0, 1.0, 1.0)
+        self.scale = scale
+        self.register_buffer("mean", torch.tensor(mean).view(3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(std).view(3, 1, 1), persistent=False)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        if self.mode == "none":
+            return images
+        return (images * self.scale - self.mean) / self.std
+
+    def extra_repr(self) -> str:
+        return f"mode={self.mode!r}"
+
+
+# ----------------------------------------------------------------------------------------------- attention
+
+
+class PaperAttention(nn.Module):
+    """Eq. 12-13 of Tu et al.: ``alpha_i = softmax_i(W_i^T h_{i-1})``, ``c = sum_i alpha_i h_i``.
+
+    One scoring vector ``W_i`` per time step, applied to the previous hidden state (``h_0 = 0``, the
+    LSTM's initial state, so ``W_1`` never changes the scores and ``alpha_1`` has a constant logit of 0).
+    Normalised over time (see the module docstring for the typo in the printed denominator).
+    ``W`` starts at zero, i.e. at uniform weights (mean pooling).
+
+    Shape: ``hidden (B, T, H)`` with ``T == num_frames`` -> ``(context (B, H), alpha (B, T))``.
+    """
+
+    def __init__(self, num_frames: int, hidden_size: int) -> None:
+        super().__init__()
+        self.num_frames = num_frames
+        self.weight = nn.Parameter(torch.zeros(num_frames, hidden_size))
+
+    def forward(self, hidden: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        b, t, _ = hidden.shape
+        if t != self.num_frames:
+            raise ValueError(
+                f"attention='paper' has one weight vector per time step and was built for "
+                f"num_frames={self.num_frames}, got clips of {t} frames"
+            )
+        previous = torch.cat([hidden.new_zeros(b, 1, hidden.shape[2]), hidden[:, :-1]], dim=1)  # h_{i-1}
+        logits = (previous * self.weight.to(hidden.dtype)).sum(dim=-1)  # W_i^T h_{i-1}: (B, T)
+        alpha = torch.softmax(logits.float(), dim=1).to(hidden.dtype)
+        context = torch.einsum("bt,bth->bh", alpha, hidden)
+        return context, alpha
+
+
+class SoftAttention(nn.Module):
+    """Additive attention: ``e_i = v^T tanh(U h_i + b)``, ``alpha = softmax_i(e)``, ``c = sum_i alpha_i h_i``.
+
+    Shape: ``hidden (B, T, H)`` -> ``(context (B, H), alpha (B, T))``.
+    """
+
+    def __init__(self, hidden_size: int, attention_dim: int) -> None:
+        super().__init__()
+        self.project = nn.Linear(hidden_size, attention_dim)
+        self.score = nn.Linear(attention_dim, 1, bias=False)
+
+    def forward(self, hidden: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        logits = self.score(torch.tanh(self.project(hidden))).squeeze(-1)  # (B, T)
+        alpha = torch.softmax(logits.float(), dim=1).to(hidden.dtype)
+        context = torch.einsum("bt,bth->bh", alpha, hidden)
+        return context, alpha
+
+
+class LastStep(nn.Module):
+    """No attention: the last hidden state; weights one-hot on the last step, returned for a uniform API.
+
+    Shape: ``hidden (B, T, H)`` -> ``(context (B, H), alpha (B, T))``.
+    """
+
+    def forward(self, hidden: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        alpha = torch.zeros(hidden.shape[:2], dtype=hidden.dtype, device=hidden.device)
+        alpha[:, -1] = 1
+        return hidden[:, -1], alpha
+
+
+# ---------------------------------------------------------------------------------------------- the models
+
+
+class ModelOutput(NamedTuple):
+    """What every model returns.
+
+    Attributes
+    ----------
+    logits : torch.Tensor
+        ``(B, 2)`` clip logits (index 1 = bona fide). For the frame CNN these are log mean frame
+        probabilities, so ``softmax(logits)`` is the mean of the frame probabilities.
+    frame_logits : torch.Tensor
+        ``(B, T, 2)`` per-frame logits of the CNN head (used by the CNN loss).
+    attention : torch.Tensor or None
+        ``(B, T)`` attention weights over time (sum to 1), None for the frame CNN.
+    """
+
+    logits: torch.Tensor
+    frame_logits: torch.Tensor
+    attention: torch.Tensor | None
+
+    @property
+    def scores(self) -> torch.Tensor:
+        """``(B,)`` float32 probability of bona fide."""
+        return torch.softmax(self.logits.float(), dim=-1)[:, BONAFIDE]
+
+
+class LossTerms(NamedTuple):
+    """``total = lstm + lambda_cnn * cnn`` (scalars); ``lstm`` is None for the frame CNN (total = cnn)."""
+
+    total: torch.Tensor
+    lstm: torch.Tensor | None
+    cnn: torch.Tensor
+
+
+def frame_loss(frame_logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Mean cross-entropy over all ``B * T`` frames, every frame carrying its clip's label.
+
+    ``frame_logits`` ``(B, T, 2)``, ``labels`` ``(B,)`` int -> scalar float32.
+    """
+    b, t, k = frame_logits.shape
+    return F.cross_entropy(frame_logits.float().reshape(b * t, k), labels.long().repeat_interleave(t))
+
+
+def combined_loss(output: ModelOutput, labels: torch.Tensor, lambda_cnn: float = 1.0) -> LossTerms:
+    """The paper's joint loss ``L = L_lstm + lambda_cnn * L_cnn``.
+
+    ``L_lstm`` is the cross-entropy of the clip logits (after attention), ``L_cnn`` the mean per-frame
+    cross-entropy of the CNN head (see :func:`frame_loss`). ``labels`` is ``(B,)`` int, 1 = bona fide.
+    """
+    lstm = F.cross_entropy(output.logits.float(), labels.long())
+    cnn = frame_loss(output.frame_logits, labels)
+    return LossTerms(total=lstm + float(lambda_cnn) * cnn, lstm=lstm, cnn=cnn)
+
+
+def _check_clips(clips: torch.Tensor, image_size: tuple[int, int] | None) -> None:
+    if not isinstance(clips, torch.Tensor):
+        raise ValueError(f"clips must be a torch.Tensor, got {type(clips).__name__}")
+    if clips.ndim != 5 or clips.shape[2] != 3:
+        raise ValueError(f"clips must have shape (B, T, 3, H, W), got {tuple(clips.shape)}")
+    if not clips.is_floating_point():
+        raise ValueError(f"clips must be float RGB in [0, 1], got dtype {clips.dtype}")
+    if clips.shape[0] == 0 or clips.shape[1] == 0:
+        raise ValueError(f"clips must have at least one clip and one frame, got {tuple(clips.shape)}")
+    if image_size is not None and tuple(clips.shape[3:]) != tuple(image_size):
+        raise ValueError(f"model was built for image_size {tuple(image_size)}, got frames of {tuple(clips.shape[3:])}")
+
+
+class FrameHead(nn.Module):
+    """Per-frame classifier on a trunk feature map: global average pool -> dropout -> linear to 2 classes.
+
+    Shape: ``(N, C, h, w)`` -> ``(N, 2)``.
+    """
+
+    def __init__(self, channels: int, dropout: float) -> None:
+        super().__init__()
+        self.dropout = nn.Dropout(dropout)
+        self.fc = nn.Linear(channels, NUM_CLASSES)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.dropout(features.mean(dim=(2, 3))))
+
+
+class CNNLSTM(nn.Module):
+    """Tu et al.'s joint CNN-LSTM with attention and a per-frame CNN head (build with :func:`build_model`).
+
+    Pipeline per clip: normalise -> trunk on every frame -> last pool ``(C, h, w)`` flattened C-major
+    (spatial layout kept, no global pooling) -> optional linear projection -> LSTM -> attention over
+    the hidden states -> dropout -> linear -> 2 logits. In parallel the CNN head classifies every frame
+    from the same feature map.
+
+    Shape: ``clips (B, T, 3, H, W)`` float in [0, 1] with ``(H, W) == config.image_size`` (and
+    ``T == config.num_frames`` for ``attention="paper"``) -> :class:`ModelOutput`.
+    """
+
+    def __init__(self, config: ModelConfig, trunk: ConvTrunk) -> None:
+        super().__init__()
+        self.config = config
+        self.normalize = InputNormalization(_resolved_normalization(config))
+        self.trunk = trunk
+        channels, h, w = trunk.output_shape(config.image_size)
+        self.feature_size = channels * h * w
+        self.cnn_head = FrameHead(channels, config.dropout)
+        if config.projection_dim is not None:
+            self.projection = nn.Linear(self.feature_size, config.projection_dim)
+            lstm_input = config.projection_dim
+        else:
+            self.projection = None
+            lstm_input = self.feature_size
+        self.lstm = nn.LSTM(
+            lstm_input,
+            config.hidden_size,
+            num_layers=config.num_layers,
+            batch_first=True,
+            dropout=config.dropout if config.num_layers > 1 else 0.0,
+        )
+        if config.attention == "paper":
+            self.attention = PaperAttention(config.num_frames, config.hidden_size)
+        elif config.attention == "soft":
+            self.attention = SoftAttention(config.hidden_size, config.attention_dim)
+        else:
+            self.attention = LastStep()
+        self.dropout = nn.Dropout(config.dropout)
+        self.classifier = nn.Linear(config.hidden_size, NUM_CLASSES)
+
+    def forward(self, clips: torch.Tensor) -> ModelOutput:
+        _check_clips(clips, self.config.image_size)
+        b, t = clips.shape[:2]
+        features = self.trunk(self.normalize(clips.flatten(0, 1)))  # (B*T, C, h, w)
+        frame_logits = self.cnn_head(features).view(b, t, NUM_CLASSES)
+        sequence = features.flatten(1).view(b, t, self.feature_size)  # pool5 flattened C-major
+        if self.projection is not None:
+            sequence = self.projection(sequence)
+        hidden, _ = self.lstm(sequence)  # (B, T, hidden)
+        context, alpha = self.attention(hidden)
+        logits = self.classifier(self.dropout(context))
+        return ModelOutput(logits=logits, frame_logits=frame_logits, attention=alpha)
+
+    def loss(self, output: ModelOutput, labels: torch.Tensor, lambda_cnn: float = 1.0) -> LossTerms:
+        """:func:`combined_loss`: ``L_lstm + lambda_cnn * L_cnn``."""
+        return combined_loss(output, labels, lambda_cnn)
+
+
+class FrameCNN(nn.Module):
+    """Frame-level CNN baseline: trunk + per-frame classifier, no LSTM (build with :func:`build_model`).
+
+    The clip (video) probability is the mean of the frame probabilities; ``logits`` holds their log so
+    that ``ModelOutput.scores`` works unchanged. Any frame size and clip length are accepted (global
+    average pooling); use ``T = 1`` for single images. Trained with the per-frame cross-entropy only.
+
+    Shape: ``clips (B, T, 3, H, W)`` float in [0, 1] -> :class:`ModelOutput` with ``attention=None``.
+    """
+
+    def __init__(self, config: ModelConfig, trunk: ConvTrunk) -> None:
+        super().__init__()
+        self.config = config
+        self.normalize = InputNormalization(_resolved_normalization(config))
+        self.trunk = trunk
+        trunk.output_shape(config.image_size)  # fail early on an image size the pools cannot take
+        self.cnn_head = FrameHead(trunk.out_channels, config.dropout)
+
+    def forward(self, clips: torch.Tensor) -> ModelOutput:
+        _check_clips(clips, None)
+        b, t = clips.shape[:2]
+        features = self.trunk(self.normalize(clips.flatten(0, 1)))
+        frame_logits = self.cnn_head(features).view(b, t, NUM_CLASSES)
+        # log(mean_t p_t) computed stably from the per-frame log-probabilities.
+        logits = torch.logsumexp(torch.log_softmax(frame_logits.float(), dim=-1), dim=1) - math.log(t)
+        return ModelOutput(logits=logits, frame_logits=frame_logits, attention=None)
+
+    def loss(self, output: ModelOutput, labels: torch.Tensor, lambda_cnn: float = 1.0) -> LossTerms:
+        """Per-frame cross-entropy; ``lambda_cnn`` is accepted for a uniform API and ignored."""
+        cnn = frame_loss(output.frame_logits, labels)
+        return LossTerms(total=cnn, lstm=None, cnn=cnn)
+
+
+# ------------------------------------------------------------------------------------------------- factory
+
+
+def _resolved_normalization(config: ModelConfig) -> str:
+    if config.normalization != "auto":
+        return config.normalization
+    if config.weights is None:
+        return "imagenet"
+    if config.weights_layout == "auto":
+        raise ValueError("normalization='auto' with weights needs a resolved weights_layout; use build_model")
+    return "vggface" if config.weights_layout == "vggface" else "imagenet"
+
+
+def build_model(config: Mapping[str, Any] | ModelConfig, *, load_weights: bool = True) -> CNNLSTM | FrameCNN:
+    """Build a model from a config dict (see :class:`ModelConfig`; missing keys take defaults).
+
+    When ``config["weights"]`` is set and ``load_weights`` is True the VGG-16 conv weights are loaded from
+    that file. The returned model's ``.config`` is fully resolved (``weights_layout`` and
+    ``normalization`` no longer "auto"), so ``build_model(model.config.to_dict(), load_weights=False)``
+    rebuilds the same architecture; that is how run directories are reloaded (the trained state dict
+    then replaces the weights, and the original weights file need not exist any more).
+    """
+    from .weights import detect_layout, load_trunk_weights, read_state_dict  # local: weights imports this module
+
+    cfg = ModelConfig.from_dict(config)
+    state = None
+    if cfg.weights is not None and (load_weights or cfg.weights_layout == "auto"):
+        state = read_state_dict(cfg.weights)
+        if cfg.weights_layout == "auto":
+            cfg = cfg.replace(weights_layout=detect_layout(state, source=cfg.weights))
+    cfg = cfg.replace(normalization=_resolved_normalization(cfg))
+    if cfg.trunk == "vgg16":
+        trunk = vgg16_trunk(batch_norm=cfg.batch_norm)
+    else:
+        trunk = small_trunk(cfg.trunk_channels, batch_norm=cfg.batch_norm)
+    model = CNNLSTM(cfg, trunk) if cfg.architecture == "cnn_lstm" else FrameCNN(cfg, trunk)
+    if state is not None and load_weights:
+        load_trunk_weights(model.trunk, state, layout=cfg.weights_layout, source=cfg.weights)
+    return model

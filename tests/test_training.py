@@ -1,0 +1,341 @@
+import json
+import time
+
+import numpy as np
+import pytest
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+from torch.utils.data import Dataset
+
+from antispoof import metrics as M
+from antispoof.evaluation import evaluate, load_model, predict_clips, score_clips, write_report
+from antispoof.models import build_model
+from antispoof.training import EpochSampler, seed_everything, train
+
+T, SIZE = 4, 32
+TINY = dict(
+    trunk="small", trunk_channels=[8, 16, 16], image_size=[SIZE, SIZE], num_frames=T, hidden_size=16, dropout=0.0
+)
+WITH_DROPOUT = {**TINY, "dropout": 0.3}  # exercises the RNG state on resume
+FAST = dict(batch_size=8, lr=3e-3, lambda_cnn=0.5, seed=0, device="cpu", progress=False)
+
+
+class FlickerClips(Dataset):
+    """Bona fide clips flicker in brightness from frame to frame, attacks are still; both noisy.
+
+    ``n_videos`` videos with ``clips_per_video`` clips each; the first ``n_bonafide`` videos are bona fide,
+    attacks alternate between two attack types. ``(T, 3, SIZE, SIZE)`` float32 in [0, 1].
+    """
+
+    def __init__(self, n_videos, clips_per_video, n_bonafide, seed, with_labels=True):
+        g = torch.Generator().manual_seed(seed)
+        flicker = torch.tensor([1.0, -1.0, 1.0, -1.0]).view(T, 1, 1, 1)
+        self.items, self.attack_types = [], {}
+        for v in range(n_videos):
+            label = int(v < n_bonafide)
+            vid = f"s{seed}_{'real' if label else 'attack'}_{v}"
+            if not label:
+                self.attack_types[vid] = "print" if v % 2 else "replay"
+            for _ in range(clips_per_video):
+                base = 0.3 + 0.4 * torch.rand(1, 3, SIZE, SIZE, generator=g)
+                noise = 0.05 * torch.randn(T, 3, SIZE, SIZE, generator=g)
+                clip = (base + 0.25 * label * flicker + noise).clamp(0, 1)
+                self.items.append((clip.float(), label, vid))
+        if with_labels:
+            self.labels = [label for _, label, _ in self.items]
+
+    def __len__(self):
+        return len(self.items)
+
+    def __getitem__(self, i):
+        return self.items[i]
+
+
+def make_data():
+    # Attacks outnumber bona fide 3:1 in train, as in the real protocols.
+    return FlickerClips(24, 1, 6, seed=0), FlickerClips(8, 2, 4, seed=1), FlickerClips(8, 2, 4, seed=2)
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    # The machine is shared: one intra-op thread avoids oversubscription stalls; restored afterwards.
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory):
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    train_set, dev_set, test_set = make_data()
+    run = train(
+        TINY,
+        train_set,
+        dev_set,
+        tmp_path_factory.mktemp("run") / "run",
+        epochs=8,
+        patience=None,
+        data={"cache": "synthetic-flicker", "evm": {"alpha": 10}},
+        **FAST,
+    )
+    torch.set_num_threads(previous)
+    return run, train_set, dev_set, test_set
+
+
+def eval_loss(model, dataset, lambda_cnn=0.5):
+    pred = predict_clips(model, dataset, batch_size=16, lambda_cnn=lambda_cnn)
+    return pred.loss_sums["total"] / len(dataset)
+
+
+@torch.no_grad()
+def batch_stats_loss(model, dataset, lambda_cnn=0.5):
+    """Loss of the whole set as one batch in train mode (BN batch statistics; the config has no dropout)."""
+    model.train()
+    clips = torch.stack([dataset[i][0] for i in range(len(dataset))])
+    labels = torch.tensor([dataset[i][1] for i in range(len(dataset))])
+    return float(model.loss(model(clips), labels, lambda_cnn).total)
+
+
+# ---------------------------------------------------------------------------------------------- sampler
+
+
+def test_epoch_sampler_balances_classes_and_shards():
+    labels = np.array([1] * 10 + [0] * 50)
+    sampler = EpochSampler(labels, balanced=True, seed=3)
+    drawn = []
+    for epoch in range(20):
+        sampler.set_epoch(epoch)
+        drawn += list(sampler)
+    assert len(sampler) == 60 and len(drawn) == 1200
+    assert 0.4 < labels[drawn].mean() < 0.6  # ~50% bona fide despite 1:5
+    sampler.set_epoch(1)
+    first = list(sampler)
+    assert first == list(sampler)  # same epoch, same sample
+    sampler.set_epoch(2)
+    assert first != list(sampler)
+
+    shards = [EpochSampler(labels[:7], balanced=False, seed=3, rank=r, world_size=2) for r in range(2)]
+    for s in shards:
+        s.set_epoch(5)
+    a, b = list(shards[0]), list(shards[1])
+    assert len(a) == len(b) == 4 and set(a) | set(b) == set(range(7))  # padded to 8, covers everything
+
+
+# --------------------------------------------------------------------------------------------- training
+
+
+def test_training_lowers_the_loss_and_writes_a_self_describing_run(trained_run):
+    run, train_set, dev_set, _ = trained_run
+    assert sorted(p.name for p in run.iterdir()) == [
+        "best.pt",
+        "config.json",
+        "last.pt",
+        "metrics.jsonl",
+        "threshold.json",
+    ]
+    config = json.loads((run / "config.json").read_text())
+    assert config["model"] == build_model(TINY).config.to_dict()
+    assert config["training"]["epochs"] == 8 and config["training"]["lambda_cnn"] == 0.5
+    assert config["data"] == {"cache": "synthetic-flicker", "evm": {"alpha": 10}}
+
+    seed_everything(0)
+    initial = build_model(TINY)  # train() seeds and builds the same initial model
+    final = load_model(run, checkpoint="last")
+    before, after = batch_stats_loss(initial, train_set), batch_stats_loss(final, train_set)
+    assert after < 0.5 * before, (before, after)
+    # In eval mode the BN running statistics still lag after so few steps, but the loss drops too.
+    assert eval_loss(final, train_set) < 0.8 * eval_loss(initial, train_set)
+
+    log = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in log] == [1, 2, 3, 4, 5, 6, 7, 8]
+    assert log[-1]["train_loss"] < log[0]["train_loss"]
+    for r in log:
+        assert r["train_loss"] == pytest.approx(r["train_lstm_loss"] + 0.5 * r["train_cnn_loss"])
+        assert r["dev_videos"] == 8
+    best = min(log, key=lambda r: (r["dev_eer"], r["dev_loss"]))
+    threshold = json.loads((run / "threshold.json").read_text())
+    assert threshold["epoch"] == best["epoch"] and threshold["threshold"] == best["dev_threshold"]
+    assert threshold["dev_eer"] == best["dev_eer"] <= 0.25
+
+    # The stored threshold is the EER threshold of the best model's dev video scores.
+    model = load_model(run)
+    pred = predict_clips(model, dev_set)
+    _, scores, labels = M.aggregate_by_video(pred.video_ids, pred.scores, pred.labels)
+    b, a = M.split_by_label(scores, labels)
+    assert M.eer_threshold(b, a) == pytest.approx(threshold["threshold"], abs=1e-6)
+
+
+def test_resume_after_an_epoch_is_bit_identical(tmp_path):
+    train_set, dev_set, _ = make_data()
+    full = train(WITH_DROPOUT, train_set, dev_set, tmp_path / "full", epochs=3, **FAST)
+    part = train(WITH_DROPOUT, train_set, dev_set, tmp_path / "part", epochs=2, **FAST)
+    assert torch.load(part / "last.pt", weights_only=True)["epoch"] == 2
+    train(WITH_DROPOUT, train_set, dev_set, part, epochs=3, resume=True, **FAST)
+
+    a = torch.load(full / "last.pt", weights_only=True)
+    b = torch.load(part / "last.pt", weights_only=True)
+    assert a["epoch"] == b["epoch"] == 3
+    assert a["model"].keys() == b["model"].keys()
+    for key in a["model"]:
+        assert torch.equal(a["model"][key], b["model"][key]), key
+    for pa, pb in zip(a["optimizer"]["state"].values(), b["optimizer"]["state"].values(), strict=True):
+        assert all(torch.equal(pa[k], pb[k]) for k in pa)
+    assert torch.equal(a["rng"][0]["torch"], b["rng"][0]["torch"])
+
+    def log(run):
+        lines = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+        return [{k: v for k, v in r.items() if k != "epoch_seconds"} for r in lines]
+
+    assert log(full) == log(part)
+    assert (full / "threshold.json").read_text() == (part / "threshold.json").read_text()
+    # A second uninterrupted run with the same seed is identical too (determinism).
+    again = train(WITH_DROPOUT, train_set, dev_set, tmp_path / "again", epochs=1, **FAST)
+    assert log(again)[0] == log(full)[0]
+
+
+def test_training_input_errors(tmp_path):
+    train_set, dev_set, _ = make_data()
+    only_attacks = FlickerClips(3, 1, 0, seed=4)
+    with pytest.raises(ValueError, match="dev_dataset has only attack samples: the dev EER needs both classes"):
+        train(TINY, train_set, only_attacks, tmp_path / "a", epochs=1, **FAST)
+    with pytest.raises(ValueError, match="train_dataset is empty"):
+        train(TINY, FlickerClips(0, 1, 0, seed=4), dev_set, tmp_path / "b", epochs=1, **FAST)
+    with pytest.raises(ValueError, match="epochs must be a positive int"):
+        train(TINY, train_set, dev_set, tmp_path / "c", epochs=0, **FAST)
+    with pytest.raises(ValueError, match="data must be JSON-serialisable"):
+        train(TINY, train_set, dev_set, tmp_path / "d", epochs=1, data={"x": object()}, **FAST)
+
+    # A frame-CNN run on a dataset without a `labels` attribute (labels read from the items).
+    frame_cfg = {**TINY, "architecture": "frame_cnn"}
+    no_labels = FlickerClips(8, 1, 2, seed=5, with_labels=False)
+    run = train(frame_cfg, no_labels, dev_set, tmp_path / "frame", epochs=1, **FAST)
+    record = json.loads((run / "metrics.jsonl").read_text())
+    assert record["train_lstm_loss"] is None and record["train_loss"] == record["train_cnn_loss"]
+
+    with pytest.raises(ValueError, match="already holds a run: pass resume=True"):
+        train(frame_cfg, no_labels, dev_set, run, epochs=2, **FAST)
+    with pytest.raises(ValueError, match="resume: training argument 'lr' is 0.1"):
+        train(frame_cfg, no_labels, dev_set, run, epochs=2, resume=True, **{**FAST, "lr": 0.1})
+    with pytest.raises(ValueError, match="resume: model config 'hidden_size'"):
+        train({**frame_cfg, "hidden_size": 3}, no_labels, dev_set, run, epochs=2, resume=True, **FAST)
+
+
+def test_early_stopping(tmp_path):
+    train_set, dev_set, _ = make_data()
+    # lr 0 is refused; a tiny lr makes no dev progress after the first epoch, so patience 1 stops at 2.
+    run = train(TINY, train_set, dev_set, tmp_path / "es", epochs=5, patience=1, **{**FAST, "lr": 1e-12})
+    log = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert len(log) < 5 and log[-1]["stopped_early"] and not log[-1]["improved"]
+
+
+# ------------------------------------------------------------------------------------------- evaluation
+
+
+def test_evaluate_and_write_report(trained_run, tmp_path):
+    run, _, dev_set, test_set = trained_run
+    threshold = json.loads((run / "threshold.json").read_text())["threshold"]
+    report = evaluate(run, test_set, attack_types=test_set.attack_types, device="cpu")
+
+    assert report["threshold"]["source"] == "run" and report["threshold"]["value"] == threshold
+    videos = report["videos"]
+    assert len(videos) == 8 and all(v["n_clips"] == 2 for v in videos)
+    # Video scores are the mean of the clip scores of the best model.
+    model = load_model(run)
+    first = videos[0]
+    clips = torch.stack([c for c, _, vid in test_set.items if vid == first["video_id"]])
+    assert first["score"] == pytest.approx(score_clips(model, clips).mean(), abs=1e-6)
+    single, attention = score_clips(model, clips[0], return_attention=True)  # one (T, 3, H, W) clip
+    assert single.shape == (1,) and attention.shape == (1, T)
+    assert single[0] == pytest.approx(score_clips(model, clips)[0], abs=1e-6)
+
+    test = report["test"]
+    b = [v["score"] for v in videos if v["label"] == 1]
+    a = [v["score"] for v in videos if v["label"] == 0]
+    assert test["hter"] == M.hter(b, a, threshold)
+    assert (test["far"], test["frr"]) == M.far_frr(b, a, threshold)
+    assert test["eer"] == M.eer(b, a)[0] and test["auc"] == M.roc_auc(b, a)
+    rates = M.apcer_bpcer_acer(
+        b, {t: [v["score"] for v in videos if v["attack_type"] == t] for t in ("print", "replay")}, threshold
+    )
+    assert test["apcer_per_attack_type"] == rates["apcer_per_pai"]
+    assert (test["apcer"], test["bpcer"], test["acer"]) == (rates["apcer"], rates["bpcer"], rates["acer"])
+    assert test["acc"] == M.accuracy(b, a, threshold)
+    assert report["run"]["data"]["cache"] == "synthetic-flicker"
+    assert len(report["attention_examples"]) == 4
+    for example in report["attention_examples"]:
+        assert len(example["weights"]) == T and sum(example["weights"]) == pytest.approx(1.0, abs=1e-5)
+
+    written = write_report(report, tmp_path / "report")
+    assert set(written) == {"report", "roc", "det", "score_histogram", "attention"}
+    for name, path in written.items():
+        assert path.is_file() and path.stat().st_size > 0
+        if name != "report":
+            assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert json.loads(written["report"].read_text()) == json.loads(json.dumps(report))
+
+    # Cross-dataset protocol: the threshold comes from the given dev set, never from the test set.
+    cross = evaluate(run, test_set, dev_dataset=dev_set, device="cpu")
+    assert cross["threshold"]["source"] == "dev_dataset"
+    assert cross["threshold"]["value"] == pytest.approx(threshold, abs=1e-6)
+    assert cross["test"]["apcer_per_attack_type"].keys() == {"attack"}
+
+    with pytest.raises(ValueError, match="has no entry in attack_types"):
+        evaluate(run, test_set, attack_types={}, device="cpu")
+    with pytest.raises(ValueError, match="dev_dataset has a single class"):
+        evaluate(run, test_set, dev_dataset=FlickerClips(2, 1, 2, seed=6), device="cpu")
+
+
+# ------------------------------------------------------------------------------------------ distributed
+
+
+def _ddp_worker(rank, world_size, init_file, run_dir, result_dir):
+    import antispoof.training as training
+
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world_size)
+    built = []
+    original = training.build_model
+    training.build_model = lambda *a, **k: built.append(original(*a, **k)) or built[-1]  # keep each rank's model
+    try:
+        train_set, dev_set, _ = make_data()
+        train(TINY, train_set, dev_set, run_dir, epochs=2, **{**FAST, "batch_size": 4})
+        state = {k: v.clone() for k, v in built[0].state_dict().items()}
+        torch.save(state, f"{result_dir}/rank{rank}.pt")
+    finally:
+        training.build_model = original
+        dist.destroy_process_group()
+
+
+def test_ddp_two_processes_gloo(tmp_path):
+    context = mp.spawn(
+        _ddp_worker, args=(2, str(tmp_path / "pg-init"), str(tmp_path / "run"), str(tmp_path)), nprocs=2, join=False
+    )
+    deadline = time.monotonic() + 90
+    while not context.join(timeout=1):
+        if time.monotonic() > deadline:
+            for process in context.processes:
+                process.kill()
+            pytest.fail("DDP workers did not finish in 90 s")
+
+    run = tmp_path / "run"
+    config = json.loads((run / "config.json").read_text())
+    assert config["world_size"] == 2
+    log = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in log] == [1, 2] and all(r["dev_videos"] == 8 for r in log)
+    ranks = [torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in range(2)]
+    saved = torch.load(run / "last.pt", weights_only=True)["model"]
+    for key in saved:  # gradients were averaged: both ranks hold the saved model (BN stats from rank 0)
+        assert torch.equal(ranks[0][key], saved[key]) and torch.equal(ranks[1][key], saved[key]), key
+    # 24 clips over 2 ranks, batch 4 per rank: 3 steps per epoch; the model did move.
+    seed_everything(0)
+    initial = build_model(TINY).state_dict()
+    assert not torch.equal(initial["classifier.weight"], saved["classifier.weight"])
+    # The dev threshold computed from the two gathered halves is what a single process computes.
+    _, dev_set, _ = make_data()
+    pred = predict_clips(load_model(run), dev_set)
+    _, scores, labels = M.aggregate_by_video(pred.video_ids, pred.scores, pred.labels)
+    threshold = json.loads((run / "threshold.json").read_text())["threshold"]
+    assert M.eer_threshold(*M.split_by_label(scores, labels)) == pytest.approx(threshold, abs=1e-6)
