@@ -12,11 +12,8 @@ as such; it is an optimistic figure, not an HTER.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
-import os
-import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -24,6 +21,8 @@ from typing import Any
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Subset
+
+from evm.io import atomic_write
 
 from . import metrics
 from .models import build_model
@@ -46,25 +45,6 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     if dev.type not in ("cpu", "cuda"):
         raise ValueError(f"device must be 'auto', 'cpu' or 'cuda[:N]', got {device!r}")
     return dev
-
-
-@contextlib.contextmanager
-def atomic_write(path: str | Path, mode: str = "w"):
-    """Open a temporary file next to ``path``; on success fsync it and ``os.replace`` it onto ``path``.
-
-    Readers never see a torn file, and a crash leaves the previous version in place.
-    """
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        with open(tmp, mode.replace("w", "x")) as f:  # "x": never clobber another writer's temp file
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def write_json_atomic(path: str | Path, obj: Any) -> None:

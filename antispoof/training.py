@@ -42,10 +42,11 @@ import torch
 import torch.distributed as dist
 from torch.utils.data import DataLoader, Dataset, Sampler
 
+from evm.io import atomic_write
+
 from . import __version__, metrics
 from .evaluation import (
     ClipPredictions,
-    atomic_write,
     predict_clips,
     read_run_config,
     resolve_device,

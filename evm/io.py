@@ -368,10 +368,26 @@ def atomic_output(path: str | os.PathLike, *, overwrite: bool = False) -> Iterat
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        _fsync(tmp_path)  # the data is on disk before the name points at it
         os.replace(tmp_path, path)
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp_path.unlink()
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | os.PathLike, mode: str = "w", *, overwrite: bool = True):
+    """Open a file for writing that appears under ``path`` only once complete (see :func:`atomic_output`)."""
+    with atomic_output(path, overwrite=overwrite) as tmp, open(tmp, mode) as fh:
+        yield fh
 
 
 class VideoWriter:
