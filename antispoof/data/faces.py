@@ -1,0 +1,381 @@
+"""Face boxes for a clip and the face crops the CNN-LSTM reads.
+
+A *detector* is any callable ``frame -> list of (x, y, w, h, score)`` taking an RGB uint8 frame
+(H, W, 3); two are built in: :class:`HaarDetector` (OpenCV's frontal-face cascade, shipped with
+opencv-python 4.x) and :class:`YuNetDetector` (``cv2.FaceDetectorYN``, needs the user's ``.onnx``).
+Dataset annotations, when present, are used instead of a detector (:func:`face_track`).
+
+:func:`stable_track` turns per-frame detections into one box per frame that does not jitter: the
+LSTM reads motion, and a crop window that shakes by a pixel or two adds motion that is in no video.
+:func:`crop_clip` cuts the square around the box enlarged by ``border`` (1.6: the paper keeps some
+background, as "the relative movement between the face and the background is very important"),
+resized to ``size`` (224 for VGG-Face), with edge padding where the window leaves the frame.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from .annotations import NoFaceError, fill_missing, read_record_boxes, valid_rows
+
+#: A detector: RGB uint8 frame (H, W, 3) -> list of (x, y, w, h, score), best first.
+Detector = Callable[[np.ndarray], list[tuple[float, float, float, float, float]]]
+
+#: Border factor of the paper's crops: the face box side times 1.6, background included.
+DEFAULT_BORDER = 1.6
+#: VGG-Face input size.
+DEFAULT_SIZE = 224
+
+
+class FaceDetectorError(RuntimeError):
+    """A face detector cannot be created (missing or invalid model file); one line for users."""
+
+
+def _check_frame(frame: np.ndarray) -> np.ndarray:
+    frame = np.asarray(frame)
+    if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
+        raise ValueError(f"a detector needs an RGB uint8 frame (H, W, 3), got {frame.dtype} {frame.shape}")
+    return frame
+
+
+class HaarDetector:
+    """OpenCV's Viola-Jones frontal-face cascade (``haarcascade_frontalface_default.xml``).
+
+    Parameters
+    ----------
+    cascade : path-like or None
+        A cascade XML file; None uses the one shipped in ``cv2.data.haarcascades``.
+    scale_factor, min_neighbors : float, int
+        ``detectMultiScale`` settings (image pyramid step; merged windows a detection needs).
+    min_size : int
+        Smallest face side in pixels.
+    equalize : bool
+        Equalise the grey-level histogram first (helps dark, low-contrast frames such as
+        Replay-Attack's adverse light).
+
+    Notes
+    -----
+    The score of a box is the number of raw windows merged into it (``detectMultiScale2``),
+    a usable confidence for picking among several boxes.
+    """
+
+    def __init__(
+        self,
+        cascade: str | os.PathLike | None = None,
+        *,
+        scale_factor: float = 1.1,
+        min_neighbors: int = 4,
+        min_size: int = 24,
+        equalize: bool = True,
+    ) -> None:
+        import cv2
+
+        if cascade is None:
+            data = getattr(cv2, "data", None)
+            if data is None or not hasattr(cv2, "CascadeClassifier"):
+                raise FaceDetectorError(
+                    "this OpenCV build has no Haar cascades (OpenCV 5 moved them out); install opencv-python-headless<5"
+                )
+            cascade = Path(data.haarcascades) / "haarcascade_frontalface_default.xml"
+        cascade = Path(cascade)
+        if not cascade.is_file():
+            raise FaceDetectorError(f"{cascade}: no such cascade file")
+        try:
+            self._classifier = cv2.CascadeClassifier(str(cascade))
+        except (cv2.error, SystemError):  # OpenCV raises SystemError for some malformed XML
+            self._classifier = None
+        if self._classifier is None or self._classifier.empty():
+            raise FaceDetectorError(f"{cascade}: not a usable OpenCV cascade file")
+        self.scale_factor, self.min_neighbors = scale_factor, min_neighbors
+        self.min_size, self.equalize = int(min_size), equalize
+
+    def __call__(self, frame: np.ndarray) -> list[tuple[float, float, float, float, float]]:
+        import cv2
+
+        gray = cv2.cvtColor(_check_frame(frame), cv2.COLOR_RGB2GRAY)
+        if self.equalize:
+            gray = cv2.equalizeHist(gray)
+        rects, counts = self._classifier.detectMultiScale2(
+            gray,
+            scaleFactor=self.scale_factor,
+            minNeighbors=self.min_neighbors,
+            minSize=(self.min_size, self.min_size),
+        )
+        boxes = [(float(x), float(y), float(w), float(h), float(n)) for (x, y, w, h), n in zip(rects, counts)]
+        return sorted(boxes, key=lambda b: (-b[4], -b[2] * b[3]))
+
+
+class YuNetDetector:
+    """OpenCV's YuNet CNN face detector (``cv2.FaceDetectorYN``) with a user-supplied model.
+
+    Parameters
+    ----------
+    model : path-like
+        ``face_detection_yunet_2023mar.onnx`` (233 KB, MIT licence) from the opencv_zoo repository;
+        it is not shipped with OpenCV or with this package.
+    score_threshold, nms_threshold : float
+    top_k : int
+
+    Raises
+    ------
+    FaceDetectorError
+        The file is missing, not an ``.onnx`` file, or OpenCV cannot load it.
+    """
+
+    def __init__(
+        self,
+        model: str | os.PathLike,
+        *,
+        score_threshold: float = 0.7,
+        nms_threshold: float = 0.3,
+        top_k: int = 50,
+    ) -> None:
+        import cv2
+
+        model = Path(model)
+        if not model.is_file():
+            raise FaceDetectorError(
+                f"{model}: no such YuNet model file (download face_detection_yunet_2023mar.onnx from opencv_zoo)"
+            )
+        if model.suffix.lower() != ".onnx":
+            raise FaceDetectorError(f"{model}: a YuNet model is an .onnx file")
+        if not hasattr(cv2, "FaceDetectorYN"):
+            raise FaceDetectorError("this OpenCV build has no FaceDetectorYN (needs OpenCV >= 4.5.4)")
+        try:
+            self._net = cv2.FaceDetectorYN.create(str(model), "", (320, 320), score_threshold, nms_threshold, top_k)
+        except cv2.error as exc:
+            reason = " ".join(str(exc).split())[-160:]
+            raise FaceDetectorError(f"{model}: not a usable YuNet ONNX model ({reason})") from None
+        self._input_size: tuple[int, int] | None = None
+
+    def __call__(self, frame: np.ndarray) -> list[tuple[float, float, float, float, float]]:
+        import cv2
+
+        frame = _check_frame(frame)
+        size = (frame.shape[1], frame.shape[0])
+        if size != self._input_size:
+            self._net.setInputSize(size)
+            self._input_size = size
+        _, faces = self._net.detect(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+        if faces is None:
+            return []
+        boxes = [(float(f[0]), float(f[1]), float(f[2]), float(f[3]), float(f[14])) for f in faces]
+        return sorted(boxes, key=lambda b: -b[4])
+
+
+def detect_clip(frames, detector: Detector, *, stride: int = 1) -> list[list[tuple]]:
+    """Run ``detector`` on every ``stride``-th frame; the frames in between get no detection (``[]``).
+
+    :func:`stable_track` fills them, so ``stride`` 5 costs a fifth of the detection time and, on the
+    short still clips of the anti-spoofing sets, gives the same fixed box.
+    """
+    if stride < 1:
+        raise ValueError(f"stride must be >= 1, got {stride}")
+    return [list(detector(frame)) if i % stride == 0 else [] for i, frame in enumerate(frames)]
+
+
+def _as_candidates(boxes_per_frame) -> list[np.ndarray]:
+    """Per frame an (n, 5) array x, y, w, h, score of the valid candidates."""
+    if isinstance(boxes_per_frame, np.ndarray) and boxes_per_frame.ndim == 2:
+        if boxes_per_frame.shape[1] not in (4, 5):
+            raise ValueError(f"boxes must be (T, 4) or (T, 5), got shape {boxes_per_frame.shape}")
+        boxes_per_frame = boxes_per_frame[:, None, :]  # one candidate per frame
+    out = []
+    for frame_boxes in boxes_per_frame:
+        r = np.asarray([] if frame_boxes is None else frame_boxes, dtype=np.float64)
+        if r.size == 0:
+            out.append(np.empty((0, 5)))
+            continue
+        r = r.reshape(-1, r.shape[-1])
+        if r.shape[1] == 4:
+            r = np.concatenate([r, np.ones((len(r), 1))], axis=1)
+        elif r.shape[1] != 5:
+            raise ValueError(f"a box is (x, y, w, h) or (x, y, w, h, score), got {r.shape[1]} values")
+        out.append(r[valid_rows(r[:, :4])])
+    return out
+
+
+def stable_track(
+    boxes_per_frame: Sequence | np.ndarray,
+    *,
+    mode: str = "fixed",
+    sigma: float = 12.0,
+    max_offset: float = 0.5,
+) -> np.ndarray:
+    """One steady face box per frame from per-frame detections (or annotations with NaN rows).
+
+    1. Where a frame has several candidates the best-scored is taken, then all frames are matched
+       again against the clip's median box: the candidate nearest to it is kept, and one whose centre
+       is more than ``max_offset`` box sides away (a false detection) is dropped.
+    2. Frames without a face take the nearest frame's box (:func:`~antispoof.data.annotations.fill_missing`).
+    3. ``mode="fixed"`` (default): every frame gets the median box of the clip, so the crop window does
+       not move at all and all motion inside the crop is motion in the video, the face's relative to
+       the background included. ``mode="smooth"``: the centre and size are low-passed with a Gaussian
+       of ``sigma`` frames (about half a second at 25 fps) to follow a face that travels.
+
+    Parameters
+    ----------
+    boxes_per_frame : sequence of lists of boxes, or ndarray (T, 4) / (T, 5)
+        Boxes are (x, y, w, h) or (x, y, w, h, score); an empty list or a NaN row = no face.
+
+    Returns
+    -------
+    ndarray, float64, (T, 4)
+        x, y, w, h for every frame.
+
+    Raises
+    ------
+    NoFaceError
+        No frame has a face.
+    """
+    if mode not in ("fixed", "smooth"):
+        raise ValueError(f"mode must be 'fixed' or 'smooth', got {mode!r}")
+    candidates = _as_candidates(boxes_per_frame)
+    if not candidates:
+        raise NoFaceError("no frames")
+    picked = np.full((len(candidates), 4), np.nan)
+    for i, c in enumerate(candidates):
+        if len(c):
+            picked[i] = c[np.lexsort((-c[:, 2] * c[:, 3], -c[:, 4]))[0], :4]
+    if not valid_rows(picked).any():
+        raise NoFaceError(f"no face in any of the {len(candidates)} frames")
+    ref = _median_box(picked)
+    ref_c, ref_side = ref[:2] + ref[2:] / 2, max(ref[2], ref[3])
+    track = np.full_like(picked, np.nan)
+    for i, c in enumerate(candidates):
+        if not len(c):
+            continue
+        dist = np.hypot(*(c[:, :2] + c[:, 2:4] / 2 - ref_c).T) / ref_side
+        j = int(np.argmin(dist))
+        if dist[j] <= max_offset:
+            track[i] = c[j, :4]
+    if not valid_rows(track).any():
+        track = picked  # every candidate disagrees with the median: keep the best-scored ones
+    track = fill_missing(track)
+    if mode == "fixed":
+        return np.repeat(_median_box(track)[None], len(track), axis=0)
+    from scipy.ndimage import gaussian_filter1d
+
+    centre = track[:, :2] + track[:, 2:] / 2
+    size = track[:, 2:]
+    centre = gaussian_filter1d(centre, sigma, axis=0, mode="nearest")
+    size = gaussian_filter1d(size, sigma, axis=0, mode="nearest")
+    return np.concatenate([centre - size / 2, size], axis=1)
+
+
+def _median_box(boxes: np.ndarray) -> np.ndarray:
+    """Median centre and median size of the valid rows, as x, y, w, h."""
+    b = boxes[valid_rows(boxes)]
+    centre = np.median(b[:, :2] + b[:, 2:] / 2, axis=0)
+    size = np.median(b[:, 2:], axis=0)
+    return np.concatenate([centre - size / 2, size])
+
+
+def face_track(
+    frames,
+    *,
+    record=None,
+    detector: Detector | None = None,
+    stride: int = 1,
+    mode: str = "fixed",
+) -> np.ndarray:
+    """Steady per-frame face boxes of a clip: from the record's annotation if it has one with at least
+    one face box, else detected.
+
+    Parameters
+    ----------
+    frames : ndarray (T, H, W, 3) or sequence of frames
+        The frames as decoded *and oriented* (``apply_flip`` done); annotations of flipped records
+        are not used (they are unreliable), so coordinates always refer to the frames given.
+    record : VideoRecord or None
+    detector : callable or None
+        Used when there is no usable annotation; None builds a :class:`HaarDetector`.
+    stride : int
+        Detect on every ``stride``-th frame only.
+    mode : str
+        ``fixed`` or ``smooth`` (see :func:`stable_track`).
+    """
+    n = len(frames)
+    if record is not None and record.annotation is not None and record.annotation_format in ("replay", "msu"):
+        try:
+            return stable_track(read_record_boxes(record, n_frames=n), mode=mode)
+        except NoFaceError:
+            pass  # an annotation without a single face box: detect instead
+    detector = detector or HaarDetector()
+    return stable_track(detect_clip(frames, detector, stride=stride), mode=mode)
+
+
+def crop_window(box, border: float = DEFAULT_BORDER) -> tuple[float, float, float]:
+    """The square crop around a face box: (x0, y0, side), ``side = border * max(w, h)``, same centre."""
+    x, y, w, h = (float(v) for v in np.asarray(box, dtype=np.float64)[:4])
+    if not (w > 0 and h > 0 and np.isfinite([x, y, w, h]).all()):
+        raise ValueError(f"not a face box: {box}")
+    if not border > 0:
+        raise ValueError(f"border must be > 0, got {border}")
+    side = border * max(w, h)
+    return x + w / 2 - side / 2, y + h / 2 - side / 2, side
+
+
+def crop_clip(frames, boxes, *, border: float = DEFAULT_BORDER, size: int = DEFAULT_SIZE) -> np.ndarray:
+    """Cut and resize the face window of every frame.
+
+    Output pixel ``(u, v)`` samples input point ``(x0 + (u + 0.5) * s - 0.5, y0 + (v + 0.5) * s - 0.5)``
+    with ``s = side / size`` (pixel centres map to pixel centres), bilinear, with the frame's edge
+    pixels repeated outside it. When the window is larger than ``size`` the frame is first shrunk
+    by area averaging so the downscale does not alias (moire would be a fake spoof cue).
+
+    Parameters
+    ----------
+    frames : ndarray (T, H, W, 3) uint8, or a sequence of (H, W, 3) frames
+    boxes : array-like (T, 4) or (4,)
+        x, y, w, h per frame (:func:`stable_track`), or one box for all frames.
+    border : float
+        Window side = ``border`` times the larger box side.
+    size : int
+        Output side in pixels.
+
+    Returns
+    -------
+    ndarray, uint8, (T, size, size, 3)
+    """
+    import cv2
+
+    if not (isinstance(size, (int, np.integer)) and size > 0):
+        raise ValueError(f"size must be a positive integer, got {size!r}")
+    boxes = np.asarray(boxes, dtype=np.float64)
+    n = len(frames)
+    if boxes.ndim == 1:
+        boxes = np.repeat(boxes[None, :4], n, axis=0)
+    if boxes.ndim != 2 or boxes.shape[1] < 4 or len(boxes) != n:
+        raise ValueError(f"need one box per frame: {n} frames, boxes of shape {boxes.shape}")
+    out = np.empty((n, size, size, 3), np.uint8)
+    for i, frame in enumerate(frames):
+        frame = np.asarray(frame)
+        if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
+            raise ValueError(f"frames must be RGB uint8 (H, W, 3), got {frame.dtype} {frame.shape}")
+        x0, y0, side = crop_window(boxes[i], border)
+        scale = side / size  # input pixels per output pixel
+        src = frame
+        kx = ky = 1.0
+        if scale > 1.0:
+            h, w = frame.shape[:2]
+            sw, sh = max(1, int(round(w / scale))), max(1, int(round(h / scale)))
+            src = cv2.resize(frame, (sw, sh), interpolation=cv2.INTER_AREA)
+            kx, ky = sw / w, sh / h  # exact factors of the rounded size
+        # input x (pixel-centre convention) of output u: x = x0 + (u + 0.5) * scale - 0.5, then into src
+        ax, ay = scale * kx, scale * ky
+        bx = (x0 + 0.5 * scale) * kx - 0.5
+        by = (y0 + 0.5 * scale) * ky - 0.5
+        matrix = np.array([[ax, 0.0, bx], [0.0, ay, by]])
+        out[i] = cv2.warpAffine(
+            src,
+            matrix,
+            (size, size),
+            flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+            borderMode=cv2.BORDER_REPLICATE,
+        )
+    return out
