@@ -1,10 +1,15 @@
-"""``antispoof``: face anti-spoofing with a CNN-LSTM on motion-magnified clips."""
+"""``antispoof``: face anti-spoofing with a CNN-LSTM on motion-magnified clips.  Thin: parse, call, report."""
 
 from __future__ import annotations
 
+import json
+import sys
+from pathlib import Path
+
 import click
 
-from cli.common import run
+from cli.common import run, show_progress
+from cli.evm_cli import magnification_options, params_from_options
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -13,9 +18,384 @@ def main_group():
     """Face anti-spoofing (Tu et al., CNN-LSTM with attention on motion-magnified clips)."""
 
 
+DATASET_NAMES = ["replay-attack", "msu-mfsd", "casia-fasd", "oulu-npu", "folder"]
+
+
+@main_group.command()
+@click.argument("out", type=click.Path(path_type=Path))
+@click.option("--layout", type=click.Choice(["replay-attack", "msu-mfsd"]), default="replay-attack", show_default=True)
+@click.option("--clients", type=click.IntRange(min=3), default=10, show_default=True, help="Number of subjects.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--source-videos",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Folder of real face videos to use instead of rendered faces.",
+)
+@click.option("--size", default="160x120", show_default=True, help="Frame size WxH (even numbers).")
+@click.option("--duration", type=click.FloatRange(min=0.5), default=2.0, show_default=True, help="Seconds per video.")
+@click.option("--overwrite", is_flag=True)
+def synth(
+    out: Path,
+    layout: str,
+    clients: int,
+    seed: int,
+    source_videos: Path | None,
+    size: str,
+    duration: float,
+    overwrite: bool,
+):
+    """Generate a synthetic dataset with the exact file names and annotations of LAYOUT."""
+    from antispoof.data.synth import generate
+    from evm.batch import find_inputs
+
+    try:
+        w, h = (int(v) for v in size.lower().split("x"))
+    except ValueError:
+        raise click.BadParameter("expected WxH, e.g. 320x240", param_hint="--size") from None
+    sources = find_inputs(source_videos) if source_videos else None
+    root = generate(
+        out,
+        layout,
+        clients=clients,
+        seed=seed,
+        source_videos=sources,
+        size=(w, h),
+        duration=duration,
+        overwrite=overwrite,
+    )
+    click.echo(f"wrote a {layout} tree with {clients} clients to {root}", err=True)
+
+
+@main_group.command()
+@click.argument("root", type=click.Path(path_type=Path))
+@click.option("--dataset", "name", type=click.Choice(DATASET_NAMES), required=True)
+@click.option("--protocol", help="A protocol of the dataset (default: its main one).")
+@click.option("--json", "as_json", is_flag=True, help="Every record and the counts as JSON.")
+@click.option("--verify", is_flag=True, help="Also open every video (slow): reports unreadable files.")
+def index(root: Path, name: str, protocol: str | None, as_json: bool, verify: bool):
+    """List a dataset's videos and split counts: check that a local copy is complete."""
+    from antispoof.data import open_dataset
+    from antispoof.data.datasets import format_summary
+
+    ds = open_dataset(name, root)
+    problems = list(ds.problems) + (ds.verify_videos() if verify else [])
+    chosen = ds.protocol(protocol)
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "dataset": name,
+                    "root": str(root),
+                    "protocols": list(ds.protocols),
+                    "protocol": protocol or ds.default_protocol,
+                    "summary": ds.summary(),
+                    "splits": {split: [r.as_dict() for r in recs] for split, recs in chosen.items()},
+                    "problems": [p.as_dict() for p in problems],
+                },
+                indent=1,
+            )
+        )
+    else:
+        click.echo(format_summary(ds.summary()))
+        for p in problems:
+            click.echo(f"problem: {p}", err=True)
+    if problems:
+        raise click.exceptions.Exit(1)
+
+
+@main_group.command()
+@click.argument("root", type=click.Path(path_type=Path))
+@click.option("--dataset", "name", type=click.Choice(DATASET_NAMES), required=True)
+@click.option("--out", "cache", type=click.Path(path_type=Path), required=True, help="Cache folder (created).")
+@magnification_options
+@click.option("--no-magnify", is_flag=True, help="Crop only (the paper's variants without M).")
+@click.option("--size", type=click.IntRange(min=16), default=224, show_default=True, help="Crop side in pixels.")
+@click.option(
+    "--border",
+    type=click.FloatRange(min=1.0),
+    default=1.6,
+    show_default=True,
+    help="Crop side = border x face box side (background included).",
+)
+@click.option("--clip-len", type=click.IntRange(min=1), default=8, show_default=True, help="Frames per clip.")
+@click.option(
+    "--frame-step", type=click.IntRange(min=1), default=2, show_default=True, help="Frame step inside a clip."
+)
+@click.option("--clips-per-video", type=click.IntRange(min=1), default=3, show_default=True)
+@click.option(
+    "--crop-order",
+    "crop_order",
+    type=click.Choice(["crop-first", "magnify-first"]),
+    default="crop-first",
+    show_default=True,
+    help="Crop the face then magnify the crop (fast, default), or magnify full frames first.",
+)
+@click.option(
+    "--detector",
+    type=click.Path(exists=True, dir_okay=False),
+    help="YuNet .onnx face model (default: OpenCV Haar, for videos without annotations).",
+)
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--executor", type=click.Choice(["process", "dask"]), default="process", show_default=True)
+@click.option("--scheduler", help="Dask scheduler address.")
+@click.option("-q", "--quiet", is_flag=True)
+def prepare(
+    root: Path,
+    name: str,
+    cache: Path,
+    no_magnify: bool,
+    size: int,
+    border: float,
+    clip_len: int,
+    frame_step: int,
+    clips_per_video: int,
+    crop_order: str,
+    detector: str | None,
+    workers: int,
+    executor: str,
+    scheduler: str | None,
+    quiet: bool,
+    **opts,
+):
+    """Face crops of every video, motion-magnified, as a memory-mappable clip cache (resumable)."""
+    from antispoof.cache import PrepareConfig
+    from antispoof.cache import prepare as run_prepare
+    from antispoof.data import open_dataset
+
+    params, sample_fps = params_from_options(opts)
+    if sample_fps:
+        raise click.UsageError("--fps is not used by prepare (each video's own frame rate is)")
+    config = PrepareConfig(
+        size=size,
+        border=border,
+        clip_len=clip_len,
+        frame_step=frame_step,
+        clips_per_video=clips_per_video,
+        magnify=None if no_magnify else params,
+        order=crop_order,
+    )
+    if not no_magnify:  # fail on bad settings now, not once per video
+        from evm.magnify import Magnifier
+
+        Magnifier((size, size, 3), 25.0, **params.as_kwargs())
+    ds = open_dataset(name, root)
+    result = run_prepare(
+        ds,
+        cache,
+        config,
+        detector=detector,
+        workers=workers,
+        executor=executor,
+        scheduler=scheduler,
+        progress=show_progress(quiet),
+    )
+    click.echo(
+        f"{result.done} prepared, {result.skipped} already done, {result.failed} failed of {result.total} "
+        f"in {result.seconds:.1f} s ({result.videos_per_second:.2f} videos/s); "
+        f"{result.bytes / 1e6:.1f} MB in {result.cache_dir}",
+        err=True,
+    )
+    for key, error in result.failures:
+        click.echo(f"failed: {key}: {error}", err=True)
+    if result.failed:
+        raise click.exceptions.Exit(1)
+
+
+def _protocol_ids(index: dict, protocol: str | None) -> dict[str, list[str]]:
+    """video ids per split of a protocol (the dataset tree is re-read for protocols other than the default)."""
+    from antispoof.data import open_dataset
+
+    rows = index["videos"]
+    if protocol is None:
+        ids = {s: [r["video_id"] for r in rows if r["split"] == s] for s in ("train", "dev", "test")}
+    else:
+        ds = open_dataset(index["dataset"], index["root"])
+        ids = {s: [r.video_id for r in recs] for s, recs in ds.protocol(protocol).items()}
+    have = {r["video_id"] for r in rows}
+    return {s: [v for v in vids if v in have] for s, vids in ids.items()}
+
+
+@main_group.command()
+@click.argument("cache", type=click.Path(path_type=Path))
+@click.option("--out", "run_dir", type=click.Path(path_type=Path), required=True, help="Run folder (created).")
+@click.option("--protocol", help="Dataset protocol (default: the dataset's main one, e.g. grandtest).")
+@click.option("--backbone", type=click.Choice(["vgg16", "small"]), default="vgg16", show_default=True)
+@click.option(
+    "--architecture",
+    type=click.Choice(["cnn_lstm", "frame_cnn"]),
+    default="cnn_lstm",
+    show_default=True,
+    help="frame_cnn: the plain CNN baseline (no LSTM).",
+)
+@click.option(
+    "--pretrained",
+    type=click.Path(exists=True, dir_okay=False),
+    help="VGG-Face or torchvision VGG-16 state dict (.pth) for the vgg16 trunk.",
+)
+@click.option("--attention", type=click.Choice(["paper", "soft", "none"]), default="paper", show_default=True)
+@click.option("--hidden-size", type=click.IntRange(min=1), default=256, show_default=True)
+@click.option("--epochs", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True)
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=1e-5, show_default=True)
+@click.option("--lambda-cnn", type=click.FloatRange(min=0), default=1.0, show_default=True)
+@click.option("--patience", type=click.IntRange(min=1), default=5, show_default=True, help="Early stopping (epochs).")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@click.option("--amp", is_flag=True, help="Mixed precision (GPU).")
+@click.option("--augment/--no-augment", default=True, show_default=True)
+@click.option(
+    "--workers", "num_workers", type=click.IntRange(min=0), default=0, show_default=True, help="DataLoader workers."
+)
+@click.option("--resume", is_flag=True, help="Continue the run in --out exactly where it stopped.")
+@click.option("-q", "--quiet", is_flag=True)
+def train(
+    cache: Path,
+    run_dir: Path,
+    protocol: str | None,
+    backbone: str,
+    architecture: str,
+    pretrained: str | None,
+    attention: str,
+    hidden_size: int,
+    epochs: int,
+    batch_size: int,
+    lr: float,
+    lambda_cnn: float,
+    patience: int,
+    seed: int,
+    device: str,
+    amp: bool,
+    augment: bool,
+    num_workers: int,
+    resume: bool,
+    quiet: bool,
+):
+    """Train the CNN-LSTM on a prepared cache; the best dev-EER epoch is kept."""
+    from antispoof.cache import ClipDataset, PrepareConfig, open_cache
+    from antispoof.training import train as run_train
+
+    cache_dir, index = open_cache(cache)
+    prep = PrepareConfig.from_dict(index["config"])
+    ids = _protocol_ids(index, protocol)
+    for split in ("train", "dev"):
+        if not ids[split]:
+            raise click.ClickException(f"the cache has no {split} videos for protocol {protocol or 'default'}")
+    train_ds = ClipDataset(cache_dir, ids["train"], augment=augment, seed=seed)
+    dev_ds = ClipDataset(cache_dir, ids["dev"])
+    model = {
+        "architecture": architecture,
+        "trunk": backbone,
+        "image_size": prep.size,
+        "num_frames": prep.clip_len,
+        "attention": attention,
+        "hidden_size": hidden_size,
+        "weights": pretrained,
+    }
+    data = {
+        "cache": str(cache_dir),
+        "dataset": index["dataset"],
+        "root": index["root"],
+        "protocol": protocol,
+        "prepare": index["config"],
+        "detector": index.get("detector"),
+    }
+    out = run_train(
+        model,
+        train_ds,
+        dev_ds,
+        run_dir,
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        lambda_cnn=lambda_cnn,
+        seed=seed,
+        device=device,
+        amp=amp,
+        patience=patience,
+        resume=resume,
+        progress=show_progress(quiet),
+        num_workers=num_workers,
+        data=data,
+    )
+    threshold = json.loads((Path(out) / "threshold.json").read_text())
+    click.echo(
+        f"run in {out}; best epoch {threshold['epoch']}, dev EER {threshold['dev_eer']:.4f}, "
+        f"threshold {threshold['threshold']:.4f}",
+        err=True,
+    )
+
+
+@main_group.command()
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option("--data", "cache", type=click.Path(path_type=Path), required=True, help="Prepared cache to test on.")
+@click.option("--protocol", help="Protocol of that dataset (default: its main one).")
+@click.option("--split", default="test", show_default=True)
+@click.option("--out", "report_dir", type=click.Path(path_type=Path), help="Report folder (default RUN_DIR/eval-...).")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def evaluate(
+    run_dir: Path, cache: Path, protocol: str | None, split: str, report_dir: Path | None, device: str, as_json: bool
+):
+    """HTER at the training dev-set EER threshold, EER, ACC, APCER/BPCER/ACER, AUC; JSON + figures."""
+    from antispoof.cache import ClipDataset, open_cache
+    from antispoof.evaluation import evaluate as run_evaluate
+    from antispoof.evaluation import write_report
+
+    cache_dir, index = open_cache(cache)
+    ids = _protocol_ids(index, protocol)
+    if split not in ids or not ids[split]:
+        raise click.ClickException(f"the cache has no {split} videos for protocol {protocol or 'default'}")
+    test_ds = ClipDataset(cache_dir, ids[split])
+    report = run_evaluate(run_dir, test_ds, attack_types=test_ds.attack_types, device=device)
+    report["data"] = {"cache": str(cache_dir), "dataset": index["dataset"], "protocol": protocol, "split": split}
+    report_dir = report_dir or Path(run_dir) / f"eval-{index['dataset']}-{protocol or 'default'}-{split}"
+    report_dir.mkdir(parents=True, exist_ok=True)
+    files = write_report(report, report_dir)
+    if as_json:
+        click.echo(json.dumps(report, indent=1, default=str))
+    else:
+        m = report["test"]
+        click.echo(
+            " ".join(
+                f"{k}={m[k]:.4f}"
+                for k in ("hter", "eer", "acc", "apcer", "bpcer", "acer", "auc")
+                if isinstance(m.get(k), float)
+            )
+        )
+        click.echo(f"report: {', '.join(str(p) for p in files.values())}", err=True)
+
+
+@main_group.command()
+@click.argument("videos", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--model", "run_dir", type=click.Path(path_type=Path), required=True, help="Run folder of `train`.")
+@click.option("--detector", type=click.Path(exists=True, dir_okay=False), help="YuNet .onnx face model.")
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def predict(videos: tuple[Path, ...], run_dir: Path, detector: str | None, device: str, as_json: bool):
+    """Bona fide probability of each video and the decision at the run's threshold."""
+    from antispoof.predict import Predictor
+
+    predictor = Predictor(run_dir, detector=detector, device=device)
+    results = [predictor(v) for v in videos]
+    if as_json:
+        click.echo(json.dumps([r.as_dict() for r in results], indent=1))
+    for r in results:
+        if r.error:
+            where = "" if r.error.startswith(r.path) else f"{r.path}: "
+            click.echo(f"antispoof: error: {where}{r.error}", err=True)
+        elif not as_json:
+            verdict = "bona fide" if r.bona_fide else "ATTACK"
+            click.echo(
+                f"{r.path}: {verdict}  p(bona fide)={r.probability:.4f} threshold={predictor.threshold:.4f} "
+                f"clips={r.clips}"
+            )
+    if any(r.error for r in results):
+        raise click.exceptions.Exit(1)
+
+
 def main(argv: list[str] | None = None) -> None:
     run(main_group, "antispoof", argv)
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -12,46 +12,59 @@ from cli.common import run, show_progress
 MODES = {"motion": "laplacian", "color": "gaussian", "colour": "gaussian"}
 
 
-def magnify_options(f):
-    """Options shared by ``evm magnify`` and ``evm batch``."""
-    options = [
-        click.option("--preset", help="Named settings (see `evm presets`); other options override them."),
-        click.option("--alpha", type=float, help="Amplification factor (default 10; 10-60 motion, 50-150 colour)."),
-        click.option("--low", type=float, help="Lower edge of the temporal band, Hz (default 0.4)."),
-        click.option("--high", type=float, help="Upper edge of the temporal band, Hz (default 3.0)."),
-        click.option("--mode", type=click.Choice(sorted(MODES)), help="motion: Laplacian pyramid; color: Gaussian."),
-        click.option(
-            "--filter",
-            "temporal",
-            type=click.Choice(["butterworth", "ideal", "iir"]),
-            help="Temporal filter (default butterworth; ideal needs the whole clip, two passes).",
-        ),
-        click.option("--order", type=int, help="Butterworth order (default 1)."),
-        click.option("--levels", type=int, help="Pyramid levels (motion: entries incl. residual; color: halvings)."),
-        click.option("--lambda-c", "lambda_c", type=float, help="Cutoff wavelength in pixels (default 16)."),
-        click.option("--chroma-attenuation", type=float, help="Gain on I/Q of the added signal (default 0.1)."),
-        click.option("--r1", type=float, help="IIR rate of the fast low-pass (with --r2)."),
-        click.option("--r2", type=float, help="IIR rate of the slow low-pass (with --r1)."),
-        click.option("--compat", type=click.Choice(["mit"]), help="Reproduce the MIT reference code's conventions."),
-        click.option(
-            "--fps",
-            "sample_fps",
-            type=float,
-            help="Sampling rate to assume, for high-speed footage stored at a playback rate.",
-        ),
-        click.option("--crf", type=click.IntRange(0, 51), default=18, show_default=True, help="x264 quality."),
-        click.option("--encoder-preset", default="medium", show_default=True, help="x264 speed preset."),
-        click.option("--codec", help="Encoder (default libx264; ffv1 for .mkv)."),
-        click.option("--side-by-side", is_flag=True, help="Write original | magnified."),
-        click.option("--start", type=click.FloatRange(min=0), default=0.0, help="Start at this second."),
-        click.option("--duration", type=click.FloatRange(min=0, min_open=True), help="Seconds to process."),
-        click.option("--scale", type=click.FloatRange(min=0, min_open=True), default=1.0, help="Resize first."),
-        click.option("--no-audio", is_flag=True, help="Do not copy the input's audio."),
-        click.option("--overwrite", is_flag=True, help="Replace existing outputs."),
-    ]
+def _apply(options, f):
     for option in reversed(options):
         f = option(f)
     return f
+
+
+def magnification_options(f):
+    """The method's settings (``evm magnify``, ``evm batch``, ``antispoof prepare``)."""
+    return _apply(MAGNIFICATION_OPTIONS, f)
+
+
+def magnify_options(f):
+    """Method settings and output file options, shared by ``evm magnify`` and ``evm batch``."""
+    return _apply(MAGNIFICATION_OPTIONS + FILE_OPTIONS, f)
+
+
+MAGNIFICATION_OPTIONS = [
+    click.option("--preset", help="Named settings (see `evm presets`); other options override them."),
+    click.option("--alpha", type=float, help="Amplification factor (default 10; 10-60 motion, 50-150 colour)."),
+    click.option("--low", type=float, help="Lower edge of the temporal band, Hz (default 0.4)."),
+    click.option("--high", type=float, help="Upper edge of the temporal band, Hz (default 3.0)."),
+    click.option("--mode", type=click.Choice(sorted(MODES)), help="motion: Laplacian pyramid; color: Gaussian."),
+    click.option(
+        "--filter",
+        "temporal",
+        type=click.Choice(["butterworth", "ideal", "iir"]),
+        help="Temporal filter (default butterworth; ideal needs the whole clip, two passes).",
+    ),
+    click.option("--order", type=int, help="Butterworth order (default 1)."),
+    click.option("--levels", type=int, help="Pyramid levels (motion: entries incl. residual; color: halvings)."),
+    click.option("--lambda-c", "lambda_c", type=float, help="Cutoff wavelength in pixels (default 16)."),
+    click.option("--chroma-attenuation", type=float, help="Gain on I/Q of the added signal (default 0.1)."),
+    click.option("--r1", type=float, help="IIR rate of the fast low-pass (with --r2)."),
+    click.option("--r2", type=float, help="IIR rate of the slow low-pass (with --r1)."),
+    click.option("--compat", type=click.Choice(["mit"]), help="Reproduce the MIT reference code's conventions."),
+    click.option(
+        "--fps",
+        "sample_fps",
+        type=float,
+        help="Sampling rate to assume, for high-speed footage stored at a playback rate.",
+    ),
+]
+FILE_OPTIONS = [
+    click.option("--crf", type=click.IntRange(0, 51), default=18, show_default=True, help="x264 quality."),
+    click.option("--encoder-preset", default="medium", show_default=True, help="x264 speed preset."),
+    click.option("--codec", help="Encoder (default libx264; ffv1 for .mkv)."),
+    click.option("--side-by-side", is_flag=True, help="Write original | magnified."),
+    click.option("--start", type=click.FloatRange(min=0), default=0.0, help="Start at this second."),
+    click.option("--duration", type=click.FloatRange(min=0, min_open=True), help="Seconds to process."),
+    click.option("--scale", type=click.FloatRange(min=0, min_open=True), default=1.0, help="Resize first."),
+    click.option("--no-audio", is_flag=True, help="Do not copy the input's audio."),
+    click.option("--overwrite", is_flag=True, help="Replace existing outputs."),
+]
 
 
 def params_from_options(opts: dict):

@@ -1,0 +1,490 @@
+"""The clip cache: face crops of every video, motion-magnified, ready for training.
+
+``prepare`` turns a dataset tree into a cache folder; :class:`ClipDataset` reads
+it as a torch Dataset of ``(clip, label, video_id)``.
+
+Layout::
+
+    CACHE/<key>/                     key = hash of the dataset and every preparation parameter
+        config.json                  the PrepareConfig, dataset name and root
+        manifest.jsonl               per-video status (evm.batch): resumable, failures recorded
+        index.json                   one row per prepared video (written at the end of prepare)
+        videos/<video_id>.npy        uint8 (clips * clip_len, size, size, 3), memory-mappable
+
+Only the frames that clips use are stored, so the size per video is bounded:
+``clips_per_video * clip_len * size**2 * 3`` bytes (3 x 8 x 224 x 224 x 3 = 3.6 MB; all of
+Replay-Attack, 1200 videos, 4.3 GB).
+
+Order of crop and magnification
+-------------------------------
+``crop-first`` (default): the face window is fixed for the whole video (crop jitter would
+be fake motion), so cropping commutes with the temporal filter; magnifying the
+``size x size`` crop instead of the full frame is several times cheaper and the
+cutoff wavelength ``lambda_c`` then refers to crop pixels, the same for every
+dataset whatever its resolution.  ``magnify-first`` magnifies the full frame
+(``lambda_c`` in camera pixels, as in the EVM paper) and crops afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from evm.batch import MANIFEST, Job, params_hash, read_manifest, run_batch
+from evm.io import VideoReader, atomic_output, read_ahead
+from evm.magnify import Magnifier
+from evm.presets import MagnifyParams
+
+CACHE_VERSION = 1
+ORDERS = ("crop-first", "magnify-first")
+
+
+@dataclass(frozen=True)
+class PrepareConfig:
+    """How videos become cached clips.
+
+    Attributes
+    ----------
+    size : int
+        Side of the square face crops (the paper: 224).
+    border : float
+        Crop window side = ``border`` x the face box side (the paper keeps some background).
+    clip_len : int
+        Frames per clip.
+    frame_step : int
+        Take every ``frame_step``-th frame inside a clip (1: consecutive frames).
+    clips_per_video : int
+        Clips spread evenly over each video (after the warm-up).
+    warmup : float
+        Seconds skipped at the start when the video is long enough: the causal temporal
+        filter's start-up transient.
+    magnify : MagnifyParams or None
+        None: no magnification (the paper's plain variants).
+    order : {"crop-first", "magnify-first"}
+    detect_stride : int
+        Run the face detector on every n-th frame (videos without annotations).
+    track : {"fixed", "smooth"}
+        Face window fixed per video, or smoothly following the face.
+    """
+
+    size: int = 224
+    border: float = 1.6
+    clip_len: int = 8
+    frame_step: int = 2
+    clips_per_video: int = 3
+    warmup: float = 1.0
+    magnify: MagnifyParams | None = field(default_factory=MagnifyParams)
+    order: str = "crop-first"
+    detect_stride: int = 5
+    track: str = "fixed"
+
+    def __post_init__(self) -> None:
+        for name in ("size", "clip_len", "frame_step", "clips_per_video", "detect_stride"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if not self.border >= 1.0:
+            raise ValueError(f"border must be >= 1 (a multiple of the face box), got {self.border}")
+        if self.warmup < 0:
+            raise ValueError(f"warmup must be >= 0, got {self.warmup}")
+        if self.order not in ORDERS:
+            raise ValueError(f"order must be one of {ORDERS}, got {self.order!r}")
+        if self.track not in ("fixed", "smooth"):
+            raise ValueError(f"track must be 'fixed' or 'smooth', got {self.track!r}")
+
+    @property
+    def span(self) -> int:
+        """Frames of video one clip covers."""
+        return (self.clip_len - 1) * self.frame_step + 1
+
+    def as_dict(self) -> dict:
+        d = asdict(self)
+        d["magnify"] = None if self.magnify is None else self.magnify.as_kwargs()
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> PrepareConfig:
+        d = dict(d)
+        if d.get("magnify") is not None:
+            d["magnify"] = MagnifyParams(**d["magnify"])
+        return cls(**d)
+
+
+def clip_starts(n_frames: int, fps: float, config: PrepareConfig) -> list[int]:
+    """First frame of each clip: evenly spread, after the warm-up when the video allows.
+
+    Raises
+    ------
+    ValueError
+        The video is shorter than one clip.
+    """
+    span = config.span
+    if n_frames < span:
+        raise ValueError(f"video has {n_frames} frames, shorter than one clip ({span} frames)")
+    first = int(round(config.warmup * fps))
+    if n_frames - first < span:
+        first = 0
+    last = n_frames - span
+    starts = np.linspace(first, last, config.clips_per_video)
+    return sorted({int(round(s)) for s in starts})
+
+
+def _frame_indices(starts: list[int], config: PrepareConfig) -> np.ndarray:
+    return np.concatenate([s + config.frame_step * np.arange(config.clip_len) for s in starts])
+
+
+def all_clip_starts(n_frames: int, fps: float, config: PrepareConfig) -> list[int]:
+    """Non-overlapping clips covering the video after the warm-up (for prediction)."""
+    span = config.span
+    if n_frames < span:
+        raise ValueError(f"video has {n_frames} frames, shorter than one clip ({span} frames)")
+    first = int(round(config.warmup * fps))
+    if n_frames - first < span:
+        first = 0
+    return list(range(first, n_frames - span + 1, span))
+
+
+def extract_clips(frames, fps: float, boxes: np.ndarray, starts: list[int], config: PrepareConfig) -> np.ndarray:
+    """Face-cropped (and magnified) frames of the clips starting at ``starts``.
+
+    Parameters
+    ----------
+    frames : sequence of ndarray (H, W, 3) uint8
+        The whole video, oriented.
+    fps : float
+    boxes : ndarray (T, 4)
+        Face box per frame (:func:`antispoof.data.faces.face_track`).
+    starts : list of int
+    config : PrepareConfig
+
+    Returns
+    -------
+    ndarray, uint8, (len(starts) * clip_len, size, size, 3)
+        Clip ``c`` is ``[c * clip_len, (c + 1) * clip_len)``.
+    """
+    from antispoof.data.faces import crop_clip
+
+    keep = _frame_indices(starts, config)
+    out = np.empty((len(keep), config.size, config.size, 3), np.uint8)
+    wanted: dict[int, list[int]] = {}
+    for k, i in enumerate(keep):
+        wanted.setdefault(int(i), []).append(k)  # overlapping clips can share frames
+
+    def crop(frame: np.ndarray, i: int) -> np.ndarray:
+        return crop_clip(frame[None], boxes[i], border=config.border, size=config.size)[0]
+
+    def store(i: int, frame: np.ndarray) -> None:
+        for k in wanted.get(i, ()):
+            out[k] = frame
+
+    n, last = len(frames), int(keep.max())
+    if config.magnify is None:
+        for i in wanted:
+            store(i, crop(frames[i], i))
+    elif config.order == "crop-first":
+        m = Magnifier((config.size, config.size, 3), fps, threads=1, **config.magnify.as_kwargs())
+        for i, magnified in enumerate(_magnified(m, (crop(frames[i], i) for i in range(n)), last)):
+            store(i, magnified)
+    else:
+        h, w = frames[0].shape[:2]
+        m = Magnifier((h, w, 3), fps, threads=1, **config.magnify.as_kwargs())
+        for i, magnified in enumerate(_magnified(m, frames, last)):
+            if i in wanted:
+                store(i, crop(magnified, i))
+    return out
+
+
+def read_oriented(path, flip: str | None = None) -> tuple[list[np.ndarray], float]:
+    """All frames of a video, orientation fixed, and its frame rate."""
+    from antispoof.data.records import apply_flip
+
+    reader = VideoReader(path)
+    frames = [apply_flip(f, flip) for f in read_ahead(reader)]
+    if not frames:
+        raise ValueError(f"{path}: no decodable frames")
+    return frames, reader.fps
+
+
+def make_detector(spec: str | None):
+    """YuNet from an .onnx path, or OpenCV's Haar cascade when ``spec`` is None."""
+    from antispoof.data.faces import HaarDetector, YuNetDetector
+
+    return YuNetDetector(spec) if spec else HaarDetector()
+
+
+def prepare_video(job: Job) -> dict:
+    """Batch worker: one video -> ``job.dst`` (.npy of its clips' frames); returns index fields."""
+    from antispoof.data.faces import face_track
+
+    params = job.params
+    config = PrepareConfig.from_dict(params["config"])
+    record = _record_from_dict(params["record"])
+    frames, fps = read_oriented(record.path, record.flip)
+    starts = clip_starts(len(frames), fps, config)
+    detector = None
+    if record.annotation is None or record.flip is not None:
+        detector = make_detector(params.get("detector"))
+    boxes = face_track(frames, record=record, detector=detector, stride=config.detect_stride, mode=config.track)
+    out = extract_clips(frames, fps, boxes, starts, config)
+    dst = Path(job.dst)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_output(dst, overwrite=True) as tmp:
+        with open(tmp, "wb") as fh:
+            np.save(fh, out)
+    box = np.median(boxes, axis=0)
+    return {
+        "video_id": record.video_id,
+        "frames_decoded": len(frames),
+        "fps": fps,
+        "clip_starts": starts,
+        "frames_stored": int(len(out)),
+        "box": [round(float(v), 2) for v in box],
+        "bytes": int(out.nbytes),
+    }
+
+
+def _magnified(m: Magnifier, frames, last_needed: int):
+    """Magnified frames of a stream, up to ``last_needed`` (the ideal filter needs them all first)."""
+    if m.temporal == "ideal":
+        m.process(np.stack(list(frames)))
+        yield from m.flush()
+        return
+    buffer = np.empty((1,) + m.frame_shape, np.uint8)
+    for i, frame in enumerate(frames):
+        if i > last_needed:
+            return
+        m._process_causal(np.ascontiguousarray(frame)[None], buffer)
+        yield buffer[0]
+
+
+def _record_from_dict(d: dict):
+    from antispoof.data.records import VideoRecord
+
+    fields = dict(d)
+    fields["path"] = Path(fields["path"])
+    if fields.get("annotation"):
+        fields["annotation"] = Path(fields["annotation"])
+    return VideoRecord(**fields)
+
+
+def cache_key(dataset: str, root: str, config: PrepareConfig, detector: str | None) -> str:
+    return params_hash({"version": CACHE_VERSION, "dataset": dataset, "root": str(Path(root).resolve()),
+                        "config": config.as_dict(), "detector": detector})
+
+
+@dataclass
+class PrepareResult:
+    cache_dir: Path
+    total: int
+    done: int
+    skipped: int
+    failed: int
+    seconds: float
+    failures: list[tuple[str, str]]
+    bytes: int
+
+    @property
+    def videos_per_second(self) -> float:
+        return self.done / self.seconds if self.seconds > 0 else float("inf")
+
+
+def prepare(
+    dataset,
+    out: str | os.PathLike,
+    config: PrepareConfig | None = None,
+    *,
+    records=None,
+    detector: str | None = None,
+    workers: int = 1,
+    executor: str = "process",
+    scheduler: str | None = None,
+    progress: bool = True,
+) -> PrepareResult:
+    """Build (or complete) the clip cache of a dataset.
+
+    Parameters
+    ----------
+    dataset : antispoof.data.Dataset
+        From :func:`antispoof.data.open_dataset`.
+    out : path-like
+        Cache root; this configuration goes to ``out/<key>/``.
+    config : PrepareConfig
+    records : iterable of VideoRecord, optional
+        A subset (default: every video of the dataset).
+    detector : str or None
+        Path to a YuNet ``.onnx`` model; None uses OpenCV's Haar cascade (only for
+        videos without annotations).
+    workers, executor, scheduler : see :func:`evm.batch.run_batch`.
+
+    Returns
+    -------
+    PrepareResult
+        ``cache_dir`` is the folder :class:`ClipDataset` reads.
+    """
+    config = config or PrepareConfig()
+    records = list(dataset if records is None else records)
+    name = records[0].dataset if records else "unknown"
+    key = cache_key(name, str(dataset.root), config, detector)
+    cache_dir = Path(out) / key
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    with atomic_output(cache_dir / "config.json", overwrite=True) as tmp:
+        tmp.write_text(json.dumps({"version": CACHE_VERSION, "dataset": name, "root": str(dataset.root),
+                                   "config": config.as_dict(), "detector": detector}, indent=2))
+    jobs = [
+        Job(r.video_id, str(r.path), str(cache_dir / "videos" / f"{r.video_id}.npy"),
+            {"config": config.as_dict(), "record": r.as_dict(), "detector": detector})
+        for r in records
+    ]
+    summary = run_batch(jobs, prepare_video, cache_dir, workers=workers, executor=executor, scheduler=scheduler,
+                        progress=progress)
+    size = write_index(cache_dir)
+    return PrepareResult(cache_dir, summary.total, summary.done, summary.skipped, summary.failed, summary.seconds,
+                         summary.failures, size)
+
+
+def write_index(cache_dir: str | os.PathLike) -> int:
+    """Consolidate the manifest's finished videos into ``index.json``; returns the bytes stored."""
+    cache_dir = Path(cache_dir)
+    manifest = read_manifest(cache_dir / MANIFEST)
+    rows = []
+    for _, rec in sorted(manifest.items()):
+        if rec.get("status") != "done" or not Path(rec["dst"]).exists():
+            continue
+        row = dict(rec["params"]["record"])
+        row.update({k: rec[k] for k in ("frames_decoded", "fps", "clip_starts", "frames_stored", "box", "bytes")})
+        row["file"] = str(Path(rec["dst"]).relative_to(cache_dir))
+        rows.append(row)
+    config = json.loads((cache_dir / "config.json").read_text())
+    with atomic_output(cache_dir / "index.json", overwrite=True) as tmp:
+        tmp.write_text(json.dumps({**config, "videos": rows}, indent=1))
+    return sum(r["bytes"] for r in rows)
+
+
+def open_cache(path: str | os.PathLike) -> tuple[Path, dict]:
+    """Find the cache folder (``out/<key>`` or ``out`` holding exactly one) and read its index."""
+    path = Path(path)
+    if not path.is_dir():
+        raise ValueError(f"{path}: no such cache folder")
+    if not (path / "index.json").exists():
+        candidates = [p for p in path.iterdir() if (p / "index.json").exists()]
+        if len(candidates) != 1:
+            what = "no prepared cache" if not candidates else f"{len(candidates)} caches; name one of them"
+            raise ValueError(f"{path}: {what} (run `antispoof prepare` first)")
+        path = candidates[0]
+    try:
+        index = json.loads((path / "index.json").read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{path / 'index.json'}: unreadable cache index ({exc})") from None
+    if index.get("version") != CACHE_VERSION:
+        raise ValueError(f"{path}: cache version {index.get('version')} (this program reads {CACHE_VERSION})")
+    return path, index
+
+
+class ClipDataset:
+    """Torch Dataset over a prepared cache: ``(clip, label, video_id)``.
+
+    ``clip`` is float32 (T, 3, H, W) RGB in [0, 1]; ``label`` 1 bona fide, 0 attack.
+
+    Parameters
+    ----------
+    cache : path-like
+        The cache folder (or its parent holding one cache).
+    video_ids : iterable of str, optional
+        Videos to use (e.g. one split of a protocol); default all.
+    split : str, optional
+        Shortcut: the videos whose dataset split is ``split`` (train/dev/test).
+    augment : bool
+        Random horizontal flip and brightness/contrast jitter, the same for all
+        frames of a clip (training only).
+    seed : int
+        Seed of the augmentation's generator (per worker it is offset by the worker id).
+
+    Attributes
+    ----------
+    labels : list of int
+        One per item (what balanced samplers need).
+    attack_types : dict
+        video_id -> attack type (None for bona fide).
+    """
+
+    def __init__(self, cache, video_ids=None, *, split: str | None = None, augment: bool = False,
+                 seed: int = 0) -> None:
+        self.path, self.index = open_cache(cache)
+        rows = self.index["videos"]
+        if video_ids is not None:
+            wanted = set(video_ids)
+            by_id = {r["video_id"]: r for r in rows}
+            missing = sorted(wanted - set(by_id))
+            if missing:
+                raise ValueError(f"{len(missing)} video(s) not in the cache, e.g. {missing[0]}")
+            rows = [by_id[v] for v in sorted(wanted)]
+        if split is not None:
+            rows = [r for r in rows if r["split"] == split]
+        if not rows:
+            raise ValueError(f"{self.path}: no cached videos" + (f" in split {split!r}" if split else ""))
+        config = PrepareConfig.from_dict(self.index["config"])
+        self.clip_len = config.clip_len
+        self.rows = rows
+        self.items = [(i, c) for i, r in enumerate(rows) for c in range(r["frames_stored"] // config.clip_len)]
+        self.labels = [int(rows[i]["label"]) for i, _ in self.items]
+        self.attack_types = {r["video_id"]: r["attack_type"] for r in rows}
+        self.augment = augment
+        self.seed = seed
+        self._rng = None
+        self._arrays: dict[int, np.ndarray] = {}
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def _array(self, i: int) -> np.ndarray:
+        arr = self._arrays.get(i)
+        if arr is None:
+            arr = np.load(self.path / self.rows[i]["file"], mmap_mode="r")
+            self._arrays[i] = arr
+        return arr
+
+    def clip_array(self, index: int) -> np.ndarray:
+        """The uint8 frames (T, H, W, 3) of item ``index``, before augmentation."""
+        i, c = self.items[index]
+        return np.asarray(self._array(i)[c * self.clip_len : (c + 1) * self.clip_len])
+
+    def __getitem__(self, index: int):
+        import torch
+
+        i, _ = self.items[index]
+        frames = self.clip_array(index).astype(np.float32) / 255.0
+        if self.augment:
+            frames = self._augmented(frames)
+        clip = torch.from_numpy(np.ascontiguousarray(frames.transpose(0, 3, 1, 2)))
+        return clip, self.labels[index], self.rows[i]["video_id"]
+
+    def _augmented(self, frames: np.ndarray) -> np.ndarray:
+        if self._rng is None:
+            import torch
+
+            info = torch.utils.data.get_worker_info()
+            self._rng = np.random.default_rng(self.seed + (info.id if info else 0))
+        rng = self._rng
+        if rng.random() < 0.5:
+            frames = frames[:, :, ::-1]
+        gain = rng.uniform(0.85, 1.15)
+        offset = rng.uniform(-0.06, 0.06)
+        return np.clip(frames * gain + offset, 0.0, 1.0)
+
+
+def balanced_sampler(labels, *, num_samples: int | None = None, seed: int = 0):
+    """WeightedRandomSampler drawing bona fide and attack items equally often."""
+    import torch
+
+    labels = np.asarray(labels)
+    counts = np.bincount(labels, minlength=2).astype(np.float64)
+    if (counts == 0).any():
+        raise ValueError("balanced sampling needs both bona fide and attack items")
+    weights = 1.0 / counts[labels]
+    gen = torch.Generator().manual_seed(seed)
+    return torch.utils.data.WeightedRandomSampler(torch.as_tensor(weights, dtype=torch.double),
+                                                  num_samples or len(labels), replacement=True, generator=gen)

@@ -1,0 +1,97 @@
+"""Score plain videos with a trained run: detect and crop the face, magnify as in training, score clips."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from antispoof.cache import PrepareConfig, all_clip_starts, extract_clips, make_detector, read_oriented
+
+
+@dataclass
+class Prediction:
+    path: str
+    probability: float | None = None  # mean bona fide probability over clips
+    bona_fide: bool | None = None  # decision at the run's threshold
+    clips: int = 0
+    clip_scores: list[float] | None = None
+    seconds: float = 0.0
+    error: str | None = None
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+class Predictor:
+    """A trained run ready to score videos.
+
+    Parameters
+    ----------
+    run_dir : path-like
+        Output of ``antispoof train`` (config.json with the preparation parameters,
+        best.pt, threshold.json).
+    detector : str or None
+        YuNet .onnx model path; None uses OpenCV's Haar cascade.
+    device : str
+    batch_size : int
+        Clips per forward pass.
+    """
+
+    def __init__(self, run_dir: str | os.PathLike, *, detector: str | None = None, device: str = "cpu",
+                 batch_size: int = 8) -> None:
+        from antispoof.evaluation import load_model, read_run_config, read_threshold
+
+        self.run_dir = Path(run_dir)
+        config = read_run_config(self.run_dir)
+        data = config.get("data") or {}
+        if "prepare" not in data:
+            raise ValueError(f"{run_dir}: the run does not record how its data was prepared (data.prepare)")
+        self.prepare = PrepareConfig.from_dict(data["prepare"])
+        self.threshold = float(read_threshold(self.run_dir)["threshold"])
+        self.model = load_model(self.run_dir, device=device)
+        self.detector = make_detector(detector)
+        self.batch_size = batch_size
+
+    def __call__(self, path: str | os.PathLike) -> Prediction:
+        """Score one video; problems (unreadable, too short, no face) come back in ``error``."""
+        import torch
+
+        from antispoof.data.annotations import NoFaceError
+        from antispoof.data.faces import face_track
+        from antispoof.evaluation import score_clips
+        from evm.io import VideoError
+
+        t0 = time.perf_counter()
+        result = Prediction(str(path))
+        cfg = self.prepare
+        try:
+            frames, fps = read_oriented(path)
+            try:
+                starts = all_clip_starts(len(frames), fps, cfg)
+            except ValueError:
+                raise ValueError(f"video too short: {len(frames)} frames, one clip needs {cfg.span}") from None
+            try:
+                boxes = face_track(frames, detector=self.detector, stride=cfg.detect_stride, mode=cfg.track)
+            except NoFaceError:
+                raise ValueError("no face found") from None
+            clips = extract_clips(frames, fps, boxes, starts, cfg)
+            clips = clips.reshape(len(starts), cfg.clip_len, cfg.size, cfg.size, 3)
+            scores = []
+            with torch.inference_mode():
+                for s in range(0, len(clips), self.batch_size):
+                    batch = torch.from_numpy(clips[s : s + self.batch_size]).permute(0, 1, 4, 2, 3).float() / 255
+                    scores.append(score_clips(self.model, batch))
+            scores = np.concatenate(scores)
+        except (VideoError, ValueError, OSError) as exc:
+            result.error = " ".join(str(exc).split())
+        else:
+            result.probability = float(scores.mean())
+            result.bona_fide = bool(result.probability >= self.threshold)
+            result.clips = len(scores)
+            result.clip_scores = [round(float(s), 6) for s in scores]
+        result.seconds = round(time.perf_counter() - t0, 3)
+        return result
