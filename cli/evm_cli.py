@@ -93,6 +93,21 @@ def params_from_options(opts: dict):
     return params, opts.get("sample_fps") or preset_fps
 
 
+def file_options(opts: dict, sample_fps: float | None) -> dict:
+    """Keyword arguments of :func:`evm.pipeline.magnify_file` from parsed options."""
+    return dict(
+        fps=sample_fps,
+        start=opts["start"],
+        duration=opts["duration"],
+        scale=opts["scale"],
+        crf=opts["crf"],
+        encoder_preset=opts["encoder_preset"],
+        codec=opts["codec"],
+        audio=not opts["no_audio"],
+        side_by_side=opts["side_by_side"],
+    )
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="evm-antispoof")
 def main_group():
@@ -117,15 +132,7 @@ def magnify(src: Path, dst: Path | None, quiet: bool, **opts):
         src,
         dst,
         params,
-        fps=sample_fps,
-        start=opts["start"],
-        duration=opts["duration"],
-        scale=opts["scale"],
-        crf=opts["crf"],
-        encoder_preset=opts["encoder_preset"],
-        codec=opts["codec"],
-        audio=not opts["no_audio"],
-        side_by_side=opts["side_by_side"],
+        **file_options(opts, sample_fps),
         overwrite=opts["overwrite"],
         progress=show_progress(quiet),
     )
@@ -204,18 +211,9 @@ def batch(
     from evm.pipeline import batch_params, magnify_job
 
     params, sample_fps = params_from_options(opts)
-    file_options = dict(
-        fps=sample_fps,
-        start=opts["start"],
-        duration=opts["duration"],
-        scale=opts["scale"],
-        crf=opts["crf"],
-        encoder_preset=opts["encoder_preset"],
-        codec=opts["codec"],
-        audio=not opts["no_audio"] and fmt != "npy",
-        side_by_side=opts["side_by_side"],
-    )
-    job_params = batch_params(params, **file_options)
+    options = file_options(opts, sample_fps)
+    options["audio"] = options["audio"] and fmt != "npy"
+    job_params = batch_params(params, **options)
     inputs = find_inputs(src_dir, patterns or None) if patterns else find_inputs(src_dir)
     out_root = out_dir.resolve()
     jobs = []
