@@ -331,11 +331,10 @@ def prepare(
     key = cache_key(name, str(dataset.root), config, detector)
     cache_dir = Path(out) / key
     cache_dir.mkdir(parents=True, exist_ok=True)
-    with atomic_output(cache_dir / "config.json", overwrite=True) as tmp:
-        tmp.write_text(json.dumps({"version": CACHE_VERSION, "dataset": name, "root": str(dataset.root),
-                                   "config": config.as_dict(), "detector": detector}, indent=2))
+    _write_if_changed(cache_dir / "config.json", json.dumps({"version": CACHE_VERSION, "dataset": name,
+                      "root": str(dataset.root), "config": config.as_dict(), "detector": detector}, indent=2))
     jobs = [
-        Job(r.video_id, str(r.path), str(cache_dir / "videos" / f"{r.video_id}.npy"),
+        Job(r.video_id, str(r.path), str(_video_file(cache_dir, r.video_id)),
             {"config": config.as_dict(), "record": r.as_dict(), "detector": detector})
         for r in records
     ]
@@ -351,17 +350,34 @@ def write_index(cache_dir: str | os.PathLike) -> int:
     cache_dir = Path(cache_dir)
     manifest = read_manifest(cache_dir / MANIFEST)
     rows = []
-    for _, rec in sorted(manifest.items()):
-        if rec.get("status") != "done" or not Path(rec["dst"]).exists():
+    for key, rec in sorted(manifest.items()):
+        # The file is located from the key, not from the manifest's ``dst``: that path is as the first
+        # run spelled it (relative or absolute) and goes stale when the cache folder is moved.
+        path = _video_file(cache_dir, key)
+        if rec.get("status") != "done" or not path.exists():
             continue
         row = dict(rec["params"]["record"])
         row.update({k: rec[k] for k in ("frames_decoded", "fps", "clip_starts", "frames_stored", "box", "bytes")})
-        row["file"] = str(Path(rec["dst"]).relative_to(cache_dir))
+        row["file"] = path.relative_to(cache_dir).as_posix()
         rows.append(row)
     config = json.loads((cache_dir / "config.json").read_text())
-    with atomic_output(cache_dir / "index.json", overwrite=True) as tmp:
-        tmp.write_text(json.dumps({**config, "videos": rows}, indent=1))
+    _write_if_changed(cache_dir / "index.json", json.dumps({**config, "videos": rows}, indent=1))
     return sum(r["bytes"] for r in rows)
+
+
+def _video_file(cache_dir: Path, video_id: str) -> Path:
+    return cache_dir / "videos" / f"{video_id}.npy"
+
+
+def _write_if_changed(path: Path, text: str) -> None:
+    """Atomic write, skipped when the file already holds ``text`` (a re-run leaves the cache untouched)."""
+    try:
+        if path.read_text() == text:
+            return
+    except (OSError, UnicodeDecodeError):
+        pass
+    with atomic_output(path, overwrite=True) as tmp:
+        tmp.write_text(text)
 
 
 def open_cache(path: str | os.PathLike) -> tuple[Path, dict]:
@@ -401,7 +417,10 @@ class ClipDataset:
         Random horizontal flip and brightness/contrast jitter, the same for all
         frames of a clip (training only).
     seed : int
-        Seed of the augmentation's generator (per worker it is offset by the worker id).
+        Seed of the augmentation. Each clip's draw also takes one number from torch's
+        global generator, which training seeds, checkpoints and (in DataLoader workers)
+        reseeds every epoch: the same seeds give the same augmentations, a resumed run
+        continues exactly, and workers do not repeat one epoch's draws in the next.
 
     Attributes
     ----------
@@ -434,23 +453,19 @@ class ClipDataset:
         self.attack_types = {r["video_id"]: r["attack_type"] for r in rows}
         self.augment = augment
         self.seed = seed
-        self._rng = None
-        self._arrays: dict[int, np.ndarray] = {}
 
     def __len__(self) -> int:
         return len(self.items)
 
     def _array(self, i: int) -> np.ndarray:
-        arr = self._arrays.get(i)
-        if arr is None:
-            arr = np.load(self.path / self.rows[i]["file"], mmap_mode="r")
-            self._arrays[i] = arr
-        return arr
+        # A fresh map per access, not one kept per video: every live map holds a file descriptor, and
+        # thousands of videos (OULU-NPU has 4950) pass the usual limit of 1024 open files.
+        return np.load(self.path / self.rows[i]["file"], mmap_mode="r")
 
     def clip_array(self, index: int) -> np.ndarray:
         """The uint8 frames (T, H, W, 3) of item ``index``, before augmentation."""
         i, c = self.items[index]
-        return np.asarray(self._array(i)[c * self.clip_len : (c + 1) * self.clip_len])
+        return np.array(self._array(i)[c * self.clip_len : (c + 1) * self.clip_len])
 
     def __getitem__(self, index: int):
         import torch
@@ -463,12 +478,11 @@ class ClipDataset:
         return clip, self.labels[index], self.rows[i]["video_id"]
 
     def _augmented(self, frames: np.ndarray) -> np.ndarray:
-        if self._rng is None:
-            import torch
+        import torch
 
-            info = torch.utils.data.get_worker_info()
-            self._rng = np.random.default_rng(self.seed + (info.id if info else 0))
-        rng = self._rng
+        # Not a generator of our own: its state would be in no checkpoint (a resumed run would replay
+        # the first epoch's draws) and every DataLoader worker would restart it each epoch.
+        rng = np.random.default_rng([self.seed, int(torch.randint(0, 2**62, ()).item())])
         if rng.random() < 0.5:
             frames = frames[:, :, ::-1]
         gain = rng.uniform(0.85, 1.15)

@@ -11,11 +11,13 @@ import numpy as np
 
 from antispoof.cache import PrepareConfig, all_clip_starts, extract_clips, make_detector, read_oriented
 
+_AGGREGATES = {"mean": np.mean, "median": np.median, "max": np.max, "min": np.min}
+
 
 @dataclass
 class Prediction:
     path: str
-    probability: float | None = None  # mean bona fide probability over clips
+    probability: float | None = None  # video score: clip probabilities aggregated as the threshold's were (mean)
     bona_fide: bool | None = None  # decision at the run's threshold
     clips: int = 0
     clip_scores: list[float] | None = None
@@ -51,7 +53,12 @@ class Predictor:
         if "prepare" not in data:
             raise ValueError(f"{run_dir}: the run does not record how its data was prepared (data.prepare)")
         self.prepare = PrepareConfig.from_dict(data["prepare"])
-        self.threshold = float(read_threshold(self.run_dir)["threshold"])
+        threshold = read_threshold(self.run_dir)
+        self.threshold = float(threshold["threshold"])
+        # The threshold was picked on video scores aggregated this way: score videos the same way.
+        self.aggregate = threshold.get("aggregate", "mean")
+        if self.aggregate not in _AGGREGATES:
+            raise ValueError(f"{run_dir}: threshold.json has an unknown aggregate {self.aggregate!r}")
         self.model = load_model(self.run_dir, device=device)
         self.detector = make_detector(detector)
         self.batch_size = batch_size
@@ -89,7 +96,7 @@ class Predictor:
         except (VideoError, ValueError, OSError) as exc:
             result.error = " ".join(str(exc).split())
         else:
-            result.probability = float(scores.mean())
+            result.probability = float(_AGGREGATES[self.aggregate](scores))
             result.bona_fide = bool(result.probability >= self.threshold)
             result.clips = len(scores)
             result.clip_scores = [round(float(s), 6) for s in scores]

@@ -52,6 +52,8 @@ def synth(
         w, h = (int(v) for v in size.lower().split("x"))
     except ValueError:
         raise click.BadParameter("expected WxH, e.g. 320x240", param_hint="--size") from None
+    if out.is_dir() and any(out.iterdir()) and not overwrite:
+        raise click.ClickException(f"{out}: folder is not empty (pass --overwrite to write into it)")
     sources = find_inputs(source_videos) if source_videos else None
     root = generate(
         out,
@@ -178,6 +180,8 @@ def prepare(
         from evm.magnify import Magnifier
 
         Magnifier((size, size, 3), 25.0, **params.as_kwargs())
+    if detector:
+        _check_detector(detector)
     ds = open_dataset(name, root)
     result = run_prepare(
         ds,
@@ -199,6 +203,17 @@ def prepare(
         click.echo(f"failed: {key}: {error}", err=True)
     if result.failed:
         raise click.exceptions.Exit(1)
+
+
+def _check_detector(spec: str) -> None:
+    """Load ``--detector`` once up front: an unusable model file is one user error, not a failure per video."""
+    from antispoof.cache import make_detector
+    from antispoof.data.faces import FaceDetectorError
+
+    try:
+        make_detector(spec)
+    except FaceDetectorError as exc:
+        raise click.ClickException(" ".join(str(exc).split())) from None
 
 
 def _protocol_ids(index: dict, protocol: str | None) -> dict[str, list[str]]:
@@ -275,6 +290,8 @@ def train(
     from antispoof.training import train as run_train
 
     cache_dir, index = open_cache(cache)
+    if not resume and any((run_dir / f).exists() for f in ("last.pt", "best.pt", "metrics.jsonl", "threshold.json")):
+        raise click.ClickException(f"{run_dir} already holds a run: pass --resume to continue it, or another --out")
     prep = PrepareConfig.from_dict(index["config"])
     ids = _protocol_ids(index, protocol)
     for split in ("train", "dev"):
@@ -289,10 +306,10 @@ def train(
         "num_frames": prep.clip_len,
         "attention": attention,
         "hidden_size": hidden_size,
-        "weights": pretrained,
+        "weights": str(Path(pretrained).resolve()) if pretrained else None,
     }
-    data = {
-        "cache": str(cache_dir),
+    data = {  # absolute paths: `--resume` compares this with the stored run, whatever the cwd or spelling
+        "cache": str(cache_dir.resolve()),
         "dataset": index["dataset"],
         "root": index["root"],
         "protocol": protocol,
@@ -373,9 +390,13 @@ def evaluate(
 @click.option("--json", "as_json", is_flag=True)
 def predict(videos: tuple[Path, ...], run_dir: Path, detector: str | None, device: str, as_json: bool):
     """Bona fide probability of each video and the decision at the run's threshold."""
+    from antispoof.data.faces import FaceDetectorError
     from antispoof.predict import Predictor
 
-    predictor = Predictor(run_dir, detector=detector, device=device)
+    try:
+        predictor = Predictor(run_dir, detector=detector, device=device)
+    except FaceDetectorError as exc:  # an unusable --detector model: a user error, one line
+        raise click.ClickException(" ".join(str(exc).split())) from None
     results = [predictor(v) for v in videos]
     if as_json:
         click.echo(json.dumps([r.as_dict() for r in results], indent=1))
@@ -391,6 +412,11 @@ def predict(videos: tuple[Path, ...], run_dir: Path, detector: str | None, devic
             )
     if any(r.error for r in results):
         raise click.exceptions.Exit(1)
+
+
+from cli.antispoof_experiment import experiment  # noqa: E402
+
+main_group.add_command(experiment)
 
 
 def main(argv: list[str] | None = None) -> None:
