@@ -176,13 +176,19 @@ def prepare(
         magnify=None if no_magnify else params,
         order=crop_order,
     )
-    if not no_magnify:  # fail on bad settings now, not once per video
-        from evm.magnify import Magnifier
-
-        Magnifier((size, size, 3), 25.0, **params.as_kwargs())
     if detector:
         _check_detector(detector)
     ds = open_dataset(name, root)
+    if not no_magnify and ds.records:  # fail on bad settings now, not once per video
+        from evm.io import VideoError, probe
+        from evm.magnify import Magnifier
+
+        try:
+            fps = probe(ds.records[0].path).fps  # judged at the first video's frame rate
+        except VideoError:
+            fps = None  # an unreadable first video is reported by the batch
+        if fps:
+            Magnifier((size, size, 3), fps, **params.as_kwargs())
     result = run_prepare(
         ds,
         cache,
@@ -362,6 +368,16 @@ def evaluate(
     ids = _protocol_ids(index, protocol)
     if split not in ids or not ids[split]:
         raise click.ClickException(f"the cache has no {split} videos for protocol {protocol or 'default'}")
+    from antispoof.evaluation import read_run_config
+
+    trained_on = (read_run_config(run_dir).get("data") or {}).get("prepare")
+    if trained_on is not None and trained_on != index["config"]:
+        # Cross-database tests use another dataset's cache, but it should be prepared the same way.
+        click.echo(
+            "antispoof: warning: the test cache was prepared differently from the run's training data "
+            "(crop size, clips or magnification differ); the numbers may not mean what you expect",
+            err=True,
+        )
     test_ds = ClipDataset(cache_dir, ids[split])
     report = run_evaluate(run_dir, test_ds, attack_types=test_ds.attack_types, device=device)
     report["data"] = {"cache": str(cache_dir), "dataset": index["dataset"], "protocol": protocol, "split": split}

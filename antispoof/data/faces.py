@@ -31,7 +31,7 @@ DEFAULT_BORDER = 1.6
 DEFAULT_SIZE = 224
 
 
-class FaceDetectorError(RuntimeError):
+class FaceDetectorError(ValueError):
     """A face detector cannot be created (missing or invalid model file); one line for users."""
 
 
