@@ -122,15 +122,20 @@ def clip_starts(n_frames: int, fps: float, config: PrepareConfig) -> list[int]:
     ValueError
         The video is shorter than one clip.
     """
+    first, last = _start_range(n_frames, fps, config)
+    starts = np.linspace(first, last, config.clips_per_video)
+    return sorted({int(round(s)) for s in starts})
+
+
+def _start_range(n_frames: int, fps: float, config: PrepareConfig) -> tuple[int, int]:
+    """First and last possible clip start: after the warm-up when the video is long enough."""
     span = config.span
     if n_frames < span:
         raise ValueError(f"video has {n_frames} frames, shorter than one clip ({span} frames)")
     first = int(round(config.warmup * fps))
     if n_frames - first < span:
         first = 0
-    last = n_frames - span
-    starts = np.linspace(first, last, config.clips_per_video)
-    return sorted({int(round(s)) for s in starts})
+    return first, n_frames - span
 
 
 def _frame_indices(starts: list[int], config: PrepareConfig) -> np.ndarray:
@@ -139,13 +144,8 @@ def _frame_indices(starts: list[int], config: PrepareConfig) -> np.ndarray:
 
 def all_clip_starts(n_frames: int, fps: float, config: PrepareConfig) -> list[int]:
     """Non-overlapping clips covering the video after the warm-up (for prediction)."""
-    span = config.span
-    if n_frames < span:
-        raise ValueError(f"video has {n_frames} frames, shorter than one clip ({span} frames)")
-    first = int(round(config.warmup * fps))
-    if n_frames - first < span:
-        first = 0
-    return list(range(first, n_frames - span + 1, span))
+    first, last = _start_range(n_frames, fps, config)
+    return list(range(first, last + 1, config.span))
 
 
 def extract_clips(frames, fps: float, boxes: np.ndarray, starts: list[int], config: PrepareConfig) -> np.ndarray:
