@@ -114,18 +114,28 @@ def probe(path: str | os.PathLike, *, check_timestamps: int = 120) -> VideoInfo:
         exact = frames > 0
         if not exact:
             frames = int(round(duration * rate))
-        rotation, pts = 0, []
+        rotation, pts, decoded = 0, [], False
         try:
-            for i, frame in enumerate(container.decode(stream)):
-                if i == 0:
+            # Timestamps come from the packets (no decoding); one frame is decoded, which proves the
+            # stream decodes and carries the display rotation.
+            for packet in container.demux(stream):
+                if packet.pts is not None:
+                    pts.append(packet.pts)
+                if not decoded:
+                    for frame in packet.decode():
+                        rotation = int(round(getattr(frame, "rotation", 0) or 0))
+                        decoded = True
+                        break
+                if len(pts) >= check_timestamps and decoded:
+                    break
+            if not decoded:
+                for frame in stream.codec_context.decode(None):  # flush: a decoder with delay
                     rotation = int(round(getattr(frame, "rotation", 0) or 0))
-                if frame.pts is not None:
-                    pts.append(frame.pts)
-                if i + 1 >= check_timestamps:
+                    decoded = True
                     break
         except Exception as exc:
             raise VideoError(f"{path}: cannot decode video ({_reason(exc)})") from None
-        if not pts:
+        if not decoded or not pts:
             raise VideoError(f"{path}: contains no decodable video frames")
         variable = _is_variable(pts)
         w, h = stream.codec_context.width, stream.codec_context.height
