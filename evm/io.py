@@ -162,7 +162,15 @@ def probe(path: str | os.PathLike, *, check_timestamps: int = 120) -> VideoInfo:
 
 
 def _is_variable(pts: list[int]) -> bool:
-    deltas = np.diff(np.sort(np.asarray(pts, dtype=np.int64)))
+    """Whether timestamps (in decode order) are irregular.
+
+    Packets arrive in decode order: with B-frames the first N packets hold a few
+    timestamps from beyond the N-th displayed frame, so the largest ones are dropped.
+    """
+    stamps = np.sort(np.asarray(pts, dtype=np.int64))
+    if len(stamps) > 32:
+        stamps = stamps[:-16]
+    deltas = np.diff(stamps)
     deltas = deltas[deltas > 0]
     if len(deltas) < 2:
         return False

@@ -182,3 +182,30 @@ def test_read_ahead_order_errors_and_early_stop():
         if i == 5:
             break
     assert closed == [True]
+
+
+def test_variable_frame_rate_detection(tmp_path):
+    import av
+
+    frames = grating_frames(60, 48, 64)
+    # regular timestamps with B-frames (packets in decode order): constant rate
+    regular = tmp_path / "bframes.mp4"
+    with VideoWriter(regular, 30, preset="medium") as w:
+        w.write(frames)
+    assert not probe(regular).variable_frame_rate
+    # irregular timestamps: variable rate, and the reader says so
+    irregular = tmp_path / "vfr.mp4"
+    with av.open(str(irregular), "w") as c:
+        s = c.add_stream("libx264", rate=30)
+        s.width, s.height, s.pix_fmt = 64, 48, "yuv420p"
+        s.codec_context.time_base = Fraction(1, 90000)
+        t = 0
+        for i, f in enumerate(frames):
+            vf = av.VideoFrame.from_ndarray(f, format="rgb24")
+            vf.pts, vf.time_base = t, Fraction(1, 90000)
+            t += 3000 if i % 2 else 6000  # alternating 1/30 s and 1/15 s
+            c.mux(s.encode(vf))
+        c.mux(s.encode(None))
+    assert probe(irregular).variable_frame_rate
+    with pytest.warns(UserWarning, match="variable frame rate"):
+        VideoReader(irregular)
