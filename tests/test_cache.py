@@ -41,13 +41,7 @@ CONFIG = PrepareConfig(size=SIZE, clip_len=CLIP_LEN, frame_step=STEP, clips_per_
 FRAMES, FPS = 40, 25.0  # 1.6 s at Replay-Attack's 25 fps
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    # The machine is shared: one intra-op thread avoids oversubscription stalls; restored afterwards.
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from cli.evm_cli import main
 from evm.batch import read_manifest
 from evm.io import probe, read_video
 from evm.synthetic import grating_displacement
-from videos import grating_frames, write_video
+from videos import grating_frames, write_audio_only, write_video
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -110,17 +110,7 @@ def truncated(tmp_path):
 
 
 def audio_only(tmp_path):
-    import av
-
-    path = tmp_path / "audio.mp4"
-    with av.open(str(path), "w") as c:
-        s = c.add_stream("aac", rate=44100)
-        s.layout = "mono"
-        af = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
-        af.sample_rate, af.pts = 44100, 0
-        c.mux(s.encode(af))
-        c.mux(s.encode(None))
-    return path
+    return write_audio_only(tmp_path / "audio.mp4")
 
 
 def text_file(tmp_path):

@@ -8,7 +8,6 @@ import re
 from pathlib import Path
 
 import pytest
-import torch
 
 from antispoof import experiment as ex
 from antispoof.data.synth import generate
@@ -44,13 +43,7 @@ calibration_folds = 2
 """
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    # The machine is shared: one intra-op thread avoids oversubscription stalls; restored afterwards.
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from evm.io import VideoError, VideoReader, VideoWriter, atomic_output, probe, read_video
-from videos import grating_frames, write_video
+from videos import grating_frames, write_audio_only, write_video
 
 
 @pytest.fixture
@@ -142,16 +142,7 @@ def test_truncated_video(tmp_path):
 
 
 def test_audio_only_file(tmp_path):
-    import av
-
-    path = tmp_path / "audio.m4a"
-    with av.open(str(path), "w") as c:
-        s = c.add_stream("aac", rate=44100)
-        s.layout = "mono"
-        af = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
-        af.sample_rate, af.pts = 44100, 0
-        c.mux(s.encode(af))
-        c.mux(s.encode(None))
+    path = write_audio_only(tmp_path / "audio.m4a")
     with pytest.raises(VideoError, match="no video stream"):
         probe(path)
 

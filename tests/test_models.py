@@ -26,13 +26,7 @@ from antispoof.models.weights import TORCHVISION_BN_CONV_INDEX, TORCHVISION_CONV
 TINY = dict(trunk="small", trunk_channels=[4, 8, 8], image_size=[32, 32], num_frames=4, hidden_size=12, dropout=0.0)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    # The machine is shared: one intra-op thread avoids oversubscription stalls; restored afterwards.
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 def clips(b=2, t=4, size=32, seed=0):

@@ -57,13 +57,7 @@ def make_data():
     return FlickerClips(24, 1, 6, seed=0), FlickerClips(8, 2, 4, seed=1), FlickerClips(8, 2, 4, seed=2)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    # The machine is shared: one intra-op thread avoids oversubscription stalls; restored afterwards.
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 @pytest.fixture(scope="module")

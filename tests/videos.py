@@ -52,3 +52,16 @@ def write_video(path, frames: np.ndarray, fps=30, *, codec="libx264", audio_seco
                 container.mux(audio.encode(af))
             container.mux(audio.encode(None))
     return path
+
+
+def write_audio_only(path) -> Path:
+    """A file with one AAC audio stream and no video stream."""
+    path = Path(path)
+    with av.open(str(path), "w") as c:
+        s = c.add_stream("aac", rate=44100)
+        s.layout = "mono"
+        af = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
+        af.sample_rate, af.pts = 44100, 0
+        c.mux(s.encode(af))
+        c.mux(s.encode(None))
+    return path
