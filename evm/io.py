@@ -385,6 +385,10 @@ def atomic_output(path: str | os.PathLike, *, overwrite: bool = False) -> Iterat
     os.close(fd)
     tmp_path = Path(tmp)
     try:
+        # mkstemp makes the file private (0600); outputs get the usual mode (0666 less the umask).
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp_path, 0o666 & ~umask)
         yield tmp_path
         _fsync(tmp_path)  # the data is on disk before the name points at it
         os.replace(tmp_path, path)

@@ -200,3 +200,13 @@ def test_variable_frame_rate_detection(tmp_path):
     assert probe(irregular).variable_frame_rate
     with pytest.warns(UserWarning, match="variable frame rate"):
         VideoReader(irregular)
+
+
+def test_outputs_get_the_usual_permissions(tmp_path):
+    old = os.umask(0o022)
+    try:
+        with atomic_output(tmp_path / "a.txt") as tmp:
+            tmp.write_text("x")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o644
