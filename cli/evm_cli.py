@@ -207,14 +207,14 @@ def batch(
     Resumable: OUT_DIR/manifest.jsonl records each file; a re-run skips files done
     with the same parameters and retries failed ones.  Exit status 1 if any failed.
     """
-    from evm.batch import MANIFEST, Job, find_inputs, pending_jobs, read_manifest, run_batch
+    from evm.batch import MANIFEST, VIDEO_PATTERNS, Job, find_inputs, pending_jobs, read_manifest, run_batch
     from evm.pipeline import batch_params, magnify_job
 
     params, sample_fps = params_from_options(opts)
     options = file_options(opts, sample_fps)
     options["audio"] = options["audio"] and fmt != "npy"
     job_params = batch_params(params, **options)
-    inputs = find_inputs(src_dir, patterns or None) if patterns else find_inputs(src_dir)
+    inputs = find_inputs(src_dir, patterns or VIDEO_PATTERNS)
     out_root = out_dir.resolve()
     jobs = []
     for path in inputs:

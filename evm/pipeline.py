@@ -153,17 +153,20 @@ def magnify_file(
 def _two_pass_ideal(magnifier: Magnifier, reader: VideoReader, emit, tick) -> int:
     """Ideal filter on a file: pass 1 keeps only the small working level of each frame,
     pass 2 decodes again and adds the filtered deltas (frames are never all in memory)."""
-    deltas = []
+    # One preallocated stack (the container's frame count, grown if it was short): stacking a list
+    # of per-frame arrays at the end would briefly hold the stack twice.
+    stack = np.empty((max(reader.expected_frames, 2),) + magnifier.delta_shape, np.float32)
+    n = 0
     for frame in read_ahead(reader):
-        d = np.empty(magnifier.delta_shape, np.float32)
+        if n == len(stack):
+            stack = np.concatenate([stack, np.empty_like(stack[: max(16, n // 8)])])
         if not magnifier._identity:
-            magnifier._analyze(frame, d)
-        deltas.append(d)
+            magnifier._analyze(frame, stack[n])
+        n += 1
         tick()
-    if len(deltas) < 2:
-        raise VideoError(f"{reader.path}: has {len(deltas)} decodable frame(s); magnification needs at least 2")
-    stack = np.stack(deltas)
-    del deltas
+    if n < 2:
+        raise VideoError(f"{reader.path}: has {n} decodable frame(s); magnification needs at least 2")
+    stack = stack[:n]
     ideal_bandpass(stack, magnifier.fps, magnifier.low, magnifier.high, compat=magnifier.compat, out=stack)
     out = np.empty((reader.height, reader.width, 3), np.uint8)
     count = 0

@@ -250,3 +250,17 @@ def test_batch_dask_executor(tmp_path, capsys):
                                cluster.scheduler_address, "--retries", 0)
     assert code == 1 and "2 done" in err and "1 failed" in err
     assert len(read_manifest(out / "manifest.jsonl")) == 3
+
+
+@pytest.mark.parametrize("temporal", ["ideal", "butterworth"])
+def test_file_pipeline_equals_in_memory_magnify(clip, tmp_path, temporal):
+    from evm import magnify
+    from evm.pipeline import magnify_file
+    from evm.presets import MagnifyParams
+
+    out = tmp_path / f"{temporal}.mkv"  # lossless: the pixels must be exactly evm.magnify's
+    params = MagnifyParams(alpha=8, low=1.0, high=2.0, temporal=temporal, lambda_c=8)
+    magnify_file(clip, out, params, audio=False)
+    frames, fps = read_video(clip)
+    expected = magnify(frames, fps, **params.as_kwargs())
+    np.testing.assert_array_equal(read_video(out)[0], expected)
