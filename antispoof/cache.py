@@ -23,24 +23,43 @@ be fake motion), so cropping commutes with the temporal filter; magnifying the
 cutoff wavelength ``lambda_c`` then refers to crop pixels, the same for every
 dataset whatever its resolution.  ``magnify-first`` magnifies the full frame
 (``lambda_c`` in camera pixels, as in the EVM paper) and crops afterwards.
+
+Streaming
+---------
+:func:`stream_clips` (used by ``prepare`` and ``antispoof predict``) decodes a video twice and never
+holds its frames: a first pass counts the frames and runs the face detector, a second one crops and
+magnifies frame by frame.  Memory then does not grow with the video's length, except with the
+``ideal`` temporal filter, an FFT over the whole video: it holds every crop (crop-first) or every
+full frame (magnify-first).  :func:`read_oriented` and :func:`extract_clips` (which crops and magnifies
+with the same code) are the in-memory equivalent, with identical results.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from evm.batch import MANIFEST, Job, params_hash, read_manifest, run_batch
-from evm.io import VideoReader, atomic_output, read_ahead
+from evm.io import VideoError, VideoReader, atomic_output, read_ahead
 from evm.magnify import Magnifier
 from evm.presets import MagnifyParams
 
 CACHE_VERSION = 1
 ORDERS = ("crop-first", "magnify-first")
+
+
+class VideoTooShortError(ValueError):
+    """A video has fewer frames than one clip spans; ``n_frames`` and ``span`` hold the two counts."""
+
+    def __init__(self, n_frames: int, span: int) -> None:
+        self.n_frames, self.span = n_frames, span
+        super().__init__(f"video has {n_frames} frames, shorter than one clip ({span} frames)")
 
 
 @dataclass(frozen=True)
@@ -119,8 +138,8 @@ def clip_starts(n_frames: int, fps: float, config: PrepareConfig) -> list[int]:
 
     Raises
     ------
-    ValueError
-        The video is shorter than one clip.
+    VideoTooShortError
+        The video is shorter than one clip (a ValueError).
     """
     first, last = _start_range(n_frames, fps, config)
     starts = np.linspace(first, last, config.clips_per_video)
@@ -131,7 +150,7 @@ def _start_range(n_frames: int, fps: float, config: PrepareConfig) -> tuple[int,
     """First and last possible clip start: after the warm-up when the video is long enough."""
     span = config.span
     if n_frames < span:
-        raise ValueError(f"video has {n_frames} frames, shorter than one clip ({span} frames)")
+        raise VideoTooShortError(n_frames, span)
     first = int(round(config.warmup * fps))
     if n_frames - first < span:
         first = 0
@@ -166,36 +185,7 @@ def extract_clips(frames, fps: float, boxes: np.ndarray, starts: list[int], conf
     ndarray, uint8, (len(starts) * clip_len, size, size, 3)
         Clip ``c`` is ``[c * clip_len, (c + 1) * clip_len)``.
     """
-    from antispoof.data.faces import crop_clip
-
-    keep = _frame_indices(starts, config)
-    out = np.empty((len(keep), config.size, config.size, 3), np.uint8)
-    wanted: dict[int, list[int]] = {}
-    for k, i in enumerate(keep):
-        wanted.setdefault(int(i), []).append(k)  # overlapping clips can share frames
-
-    def crop(frame: np.ndarray, i: int) -> np.ndarray:
-        return crop_clip(frame[None], boxes[i], border=config.border, size=config.size)[0]
-
-    def store(i: int, frame: np.ndarray) -> None:
-        for k in wanted.get(i, ()):
-            out[k] = frame
-
-    n, last = len(frames), int(keep.max())
-    if config.magnify is None:
-        for i in wanted:
-            store(i, crop(frames[i], i))
-    elif config.order == "crop-first":
-        m = Magnifier((config.size, config.size, 3), fps, threads=1, **config.magnify.as_kwargs())
-        for i, magnified in enumerate(_magnified(m, (crop(frames[i], i) for i in range(n)), last)):
-            store(i, magnified)
-    else:
-        h, w = frames[0].shape[:2]
-        m = Magnifier((h, w, 3), fps, threads=1, **config.magnify.as_kwargs())
-        for i, magnified in enumerate(_magnified(m, frames, last)):
-            if i in wanted:
-                store(i, crop(magnified, i))
-    return out
+    return _stream_extract(iter(frames), len(frames), fps, boxes, starts, config)
 
 
 def read_oriented(path, flip: str | None = None) -> tuple[list[np.ndarray], float]:
@@ -218,18 +208,14 @@ def make_detector(spec: str | None):
 
 def prepare_video(job: Job) -> dict:
     """Batch worker: one video -> ``job.dst`` (.npy of its clips' frames); returns index fields."""
-    from antispoof.data.faces import face_track
-
     params = job.params
     config = PrepareConfig.from_dict(params["config"])
     record = _record_from_dict(params["record"])
-    frames, fps = read_oriented(record.path, record.flip)
-    starts = clip_starts(len(frames), fps, config)
     detector = None
     if record.annotation is None or record.flip is not None:
         detector = make_detector(params.get("detector"))
-    boxes = face_track(frames, record=record, detector=detector, stride=config.detect_stride, mode=config.track)
-    out = extract_clips(frames, fps, boxes, starts, config)
+    streamed = stream_clips(record.path, config, flip=record.flip, record=record, detector=detector)
+    out, fps, starts, boxes = streamed.clips, streamed.fps, streamed.starts, streamed.boxes
     dst = Path(job.dst)
     dst.parent.mkdir(parents=True, exist_ok=True)
     with atomic_output(dst, overwrite=True) as tmp:
@@ -238,7 +224,7 @@ def prepare_video(job: Job) -> dict:
     box = np.median(boxes, axis=0)
     return {
         "video_id": record.video_id,
-        "frames_decoded": len(frames),
+        "frames_decoded": streamed.n_frames,
         "fps": fps,
         "clip_starts": starts,
         "frames_stored": int(len(out)),
@@ -247,18 +233,193 @@ def prepare_video(job: Job) -> dict:
     }
 
 
-def _magnified(m: Magnifier, frames, last_needed: int):
-    """Magnified frames of a stream, up to ``last_needed`` (the ideal filter needs them all first)."""
-    if m.temporal == "ideal":
-        m.process(np.stack(list(frames)))
-        yield from m.flush()
-        return
-    buffer = np.empty((1,) + m.frame_shape, np.uint8)
+@dataclass
+class StreamedClips:
+    """What :func:`stream_clips` returns.
+
+    Attributes
+    ----------
+    clips : ndarray, uint8, (len(starts) * clip_len, size, size, 3)
+        As :func:`extract_clips` returns them.
+    n_frames : int
+        Frames decoded (``len`` of :func:`read_oriented`'s frames).
+    fps : float
+    starts : list of int
+        First frame of each clip.
+    boxes : ndarray, float64, (n_frames, 4)
+        The steady face box of every frame (x, y, w, h).
+    """
+
+    clips: np.ndarray
+    n_frames: int
+    fps: float
+    starts: list[int]
+    boxes: np.ndarray
+
+
+def stream_clips(
+    path: str | os.PathLike,
+    config: PrepareConfig,
+    *,
+    flip: str | None = None,
+    record=None,
+    detector=None,
+    starts: Callable[[int, float, PrepareConfig], list[int]] = clip_starts,
+) -> StreamedClips:
+    """Face-cropped (and magnified) clips of a video, decoded twice instead of held in memory.
+
+    The result is identical to :func:`read_oriented`, :func:`clip_starts` (or ``starts``),
+    :func:`~antispoof.data.faces.face_track` and :func:`extract_clips` in a row, but only the face
+    boxes and the clips' frames stay in memory (and, with the ``ideal`` temporal filter, every crop or
+    every full frame: see the module's notes).
+
+    1. First pass: count the frames and run the detector on every ``detect_stride``-th one, unless
+       the record's annotation gives the boxes.
+    2. Clip starts and steady boxes from the count (and the detections).
+    3. Second pass: crop and magnify frame by frame, up to the last frame a clip needs.
+
+    Parameters
+    ----------
+    path : path-like
+    config : PrepareConfig
+    flip : str or None
+        Orientation fix of the frames (:func:`~antispoof.data.records.apply_flip`).
+    record : VideoRecord or None
+        Its face annotation, when it has one with face boxes, is used instead of the detector.
+    detector : callable or None
+        Frame -> boxes (:mod:`antispoof.data.faces`); None builds OpenCV's Haar cascade when needed.
+    starts : callable
+        ``(n_frames, fps, config) -> clip starts``: :func:`clip_starts` (preparation) or
+        :func:`all_clip_starts` (prediction).
+
+    Returns
+    -------
+    StreamedClips
+
+    Raises
+    ------
+    VideoError
+        Missing or unreadable file.
+    ValueError
+        No decodable frames; :class:`VideoTooShortError` (shorter than one clip);
+        :class:`~antispoof.data.annotations.NoFaceError` (no face found);
+        :class:`~antispoof.data.annotations.AnnotationError` (unreadable annotation).
+    """
+    from antispoof.data.faces import HaarDetector, annotation_may_apply, annotation_track, detect_clip, stable_track
+
+    reader = VideoReader(path)
+    fps = reader.fps
+    stride = config.detect_stride
+    detections = None
+    with _decoded(reader, flip) as frames:
+        if annotation_may_apply(record):
+            n = sum(1 for _ in frames)  # the frame count is all the annotation needs
+        else:
+            detector = detector or HaarDetector()
+            detections = detect_clip(frames, detector, stride=stride)
+            n = len(detections)
+    if n == 0:
+        raise ValueError(f"{path}: no decodable frames")
+    clip_first = starts(n, fps, config)
+    boxes = annotation_track(record, n, mode=config.track)
+    if boxes is None:
+        if detections is None:
+            # The annotation's faces all lie beyond the decoded frames (rare): a pass to detect them.
+            with _decoded(reader, flip) as frames:
+                detections = detect_clip(frames, detector or HaarDetector(), stride=stride)
+        boxes = stable_track(detections, mode=config.track)
+    with _decoded(reader, flip) as frames:
+        clips = _stream_extract(frames, n, fps, boxes, clip_first, config)
+    return StreamedClips(clips, n, fps, clip_first, boxes)
+
+
+@contextlib.contextmanager
+def _decoded(reader: VideoReader, flip: str | None) -> Iterator[Iterator[np.ndarray]]:
+    """One decoding pass over ``reader``: oriented frames, decoded ahead; closed when left early."""
+    from antispoof.data.records import apply_flip
+
+    frames = read_ahead(reader)
+    try:
+        yield (apply_flip(f, flip) for f in frames)
+    finally:
+        frames.close()  # stops the decoding thread and closes the file
+
+
+def _stream_extract(
+    frames: Iterator[np.ndarray], n_frames: int, fps: float, boxes: np.ndarray, starts: list[int], config: PrepareConfig
+) -> np.ndarray:
+    """The clips of :func:`extract_clips` from a stream of frames, read once, frame by frame.
+
+    Parameters
+    ----------
+    frames : iterator of ndarray (H, W, 3) uint8
+        The oriented frames, in order; at least ``n_frames`` of them.
+    n_frames : int
+        Frames of the video (the ideal filter transforms them all, as :func:`extract_clips` does).
+    fps, boxes, starts, config
+        As for :func:`extract_clips`.
+
+    Returns
+    -------
+    ndarray, uint8, (len(starts) * clip_len, size, size, 3)
+    """
+    from antispoof.data.faces import crop_clip
+
+    keep = _frame_indices(starts, config)
+    out = np.empty((len(keep), config.size, config.size, 3), np.uint8)
+    wanted: dict[int, list[int]] = {}
+    for k, i in enumerate(keep):
+        wanted.setdefault(int(i), []).append(k)  # overlapping clips can share frames
+
+    def crop(frame: np.ndarray, i: int) -> np.ndarray:
+        return crop_clip(frame[None], boxes[i], border=config.border, size=config.size)[0]
+
+    def store(i: int, frame: np.ndarray) -> None:
+        for k in wanted.get(i, ()):
+            out[k] = frame
+
+    magnify, crop_first = config.magnify, config.order == "crop-first"
+    ideal = magnify is not None and magnify.temporal == "ideal"
+    # The ideal filter is an FFT over the whole video (every output frame depends on its length), so every
+    # frame goes in and is held until the end: the crops (crop-first) or the full frames (magnify-first:
+    # memory then grows with the video, as in extract_clips; keeping only the frames up to the last clip
+    # frame would change the result). The causal filters stop at the last clip frame.
+    last = n_frames - 1 if ideal else int(keep.max())
+    m = buffer = None
+    if magnify is not None and crop_first:
+        m = Magnifier((config.size, config.size, 3), fps, threads=1, **magnify.as_kwargs())
+        buffer = np.empty((1,) + m.frame_shape, np.uint8)
+    seen = 0
     for i, frame in enumerate(frames):
-        if i > last_needed:
-            return
-        m._process_causal(np.ascontiguousarray(frame)[None], buffer)
-        yield buffer[0]
+        seen = i + 1
+        if magnify is None:
+            if i in wanted:
+                store(i, crop(frame, i))
+        else:
+            if m is None:  # magnify-first: the frame size is known now
+                m = Magnifier(frame.shape, fps, threads=1, **magnify.as_kwargs())
+                buffer = np.empty((1,) + m.frame_shape, np.uint8)
+            if crop_first:
+                source = crop(frame, i)
+            else:
+                source = np.ascontiguousarray(frame)
+            if ideal:
+                m.process(source)  # held by the magnifier: comes out of flush() below
+            else:
+                m._process_causal(source[None], buffer)
+                if crop_first:
+                    store(i, buffer[0])
+                elif i in wanted:
+                    store(i, crop(buffer[0], i))
+        if i == last:
+            break
+    if seen <= last:
+        raise VideoError(f"the video gave {seen} frames on a second decoding, {n_frames} on the first")
+    if ideal:
+        for i, magnified in enumerate(m.flush()):
+            if i in wanted:
+                store(i, magnified if crop_first else crop(magnified, i))
+    return out
 
 
 def _record_from_dict(d: dict):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from antispoof.cache import PrepareConfig, all_clip_starts, extract_clips, make_detector, read_oriented
+from antispoof.cache import PrepareConfig, VideoTooShortError, all_clip_starts, make_detector, stream_clips
 
 _AGGREGATES = {"mean": np.mean, "median": np.median, "max": np.max, "min": np.min}
 
@@ -68,7 +68,6 @@ class Predictor:
         import torch
 
         from antispoof.data.annotations import NoFaceError
-        from antispoof.data.faces import face_track
         from antispoof.evaluation import score_clips
         from evm.io import VideoError
 
@@ -76,17 +75,13 @@ class Predictor:
         result = Prediction(str(path))
         cfg = self.prepare
         try:
-            frames, fps = read_oriented(path)
             try:
-                starts = all_clip_starts(len(frames), fps, cfg)
-            except ValueError:
-                raise ValueError(f"video too short: {len(frames)} frames, one clip needs {cfg.span}") from None
-            try:
-                boxes = face_track(frames, detector=self.detector, stride=cfg.detect_stride, mode=cfg.track)
+                streamed = stream_clips(path, cfg, detector=self.detector, starts=all_clip_starts)
+            except VideoTooShortError as exc:
+                raise ValueError(f"video too short: {exc.n_frames} frames, one clip needs {exc.span}") from None
             except NoFaceError:
                 raise ValueError("no face found") from None
-            clips = extract_clips(frames, fps, boxes, starts, cfg)
-            clips = clips.reshape(len(starts), cfg.clip_len, cfg.size, cfg.size, 3)
+            clips = streamed.clips.reshape(len(streamed.starts), cfg.clip_len, cfg.size, cfg.size, 3)
             scores = []
             with torch.inference_mode():
                 for s in range(0, len(clips), self.batch_size):

@@ -191,19 +191,26 @@ def peak_rss(r) -> str:
 # ----------------------------------------------------------------------------------------------- predict
 
 
-def synthetic_video(path: Path, seconds: float = 10.0, fps: float = 25.0, size=(640, 480)) -> Path:
-    """A face video: 2 s rendered by antispoof.data.synth, played forwards and backwards to ``seconds``."""
+def synthetic_video(path: Path, seconds: float = 10.0, fps: float = 25.0, size=(640, 480),
+                    face_file: Path | None = None) -> Path:  # fmt: skip
+    """A face video: 2 s rendered by antispoof.data.synth, played forwards and backwards to ``seconds``.
+
+    ``face_file``: also write the true face boxes there, as a Replay-Attack ``.face`` annotation.
+    """
     import numpy as np
 
+    from antispoof.data.annotations import write_replay_face
     from antispoof.data.synth import render_sample
     from evm.io import VideoWriter
 
-    frames, _ = render_sample("bona_fide", seed=3, size=size, frames=int(2 * fps), fps=fps)
+    frames, boxes = render_sample("bona_fide", seed=3, size=size, frames=int(2 * fps), fps=fps)
     order = np.concatenate([np.arange(len(frames)), np.arange(len(frames) - 2, 0, -1)])
     n = int(round(seconds * fps))
     with VideoWriter(path, fps, crf=20, preset="veryfast", overwrite=True) as writer:
         for i in range(n):
             writer.write(frames[order[i % len(order)]][None])
+    if face_file is not None:
+        write_replay_face(face_file, boxes[order[np.arange(n) % len(order)]])
     return path
 
 

@@ -7,17 +7,22 @@ import signal
 import subprocess
 import sys
 import time
+import weakref
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
+import antispoof.cache
 from antispoof.cache import (
     CACHE_VERSION,
+    ORDERS,
     ClipDataset,
     PrepareConfig,
+    VideoTooShortError,
     all_clip_starts,
     balanced_sampler,
     cache_key,
@@ -25,15 +30,21 @@ from antispoof.cache import (
     extract_clips,
     open_cache,
     prepare,
+    prepare_video,
     read_oriented,
+    stream_clips,
 )
 from antispoof.data import open_dataset
-from antispoof.data.faces import crop_clip, face_track
+from antispoof.data.annotations import AnnotationError, NoFaceError
+from antispoof.data.faces import HaarDetector, crop_clip, face_track
+from antispoof.data.records import VideoRecord
 from antispoof.data.synth import generate
 from antispoof.training import train
 from cli.antispoof_cli import main
-from evm.batch import MANIFEST, read_manifest
+from evm.batch import MANIFEST, Job, read_manifest
+from evm.io import VideoError, VideoReader
 from evm.presets import MagnifyParams
+from videos import grating_frames, write_video
 
 ROOT = Path(__file__).resolve().parents[1]
 SIZE, CLIP_LEN, STEP = 48, 4, 2
@@ -368,6 +379,170 @@ def test_magnification_adds_motion_inside_the_crops_in_both_orders(tree, tmp_pat
             if rec.label == 1:
                 assert energy[name] > 2 * energy["plain"], (rec.video_id, energy)
         assert not np.array_equal(clips["crop-first"], clips["magnify-first"])
+
+
+# ------------------------------------------------------------------------------------------------ streaming
+
+MAGNIFY = {"none": None, "butterworth": MagnifyParams(), "ideal": MagnifyParams(temporal="ideal")}
+
+
+def in_memory(path, config, *, flip=None, record=None, detector=None, starts=clip_starts):
+    """The reference: the whole video decoded into memory, then face_track and extract_clips (what
+    prepare and predict did before streaming). Returns (clips, n_frames, fps, starts, boxes)."""
+    frames, fps = read_oriented(path, flip)
+    first = starts(len(frames), fps, config)
+    boxes = face_track(frames, record=record, detector=detector, stride=config.detect_stride, mode=config.track)
+    return extract_clips(frames, fps, boxes, first, config), len(frames), fps, first, boxes
+
+
+def outcome(function, *args, **kwargs):
+    """The result of a call, or the type and message of the exception it raised."""
+    try:
+        return function(*args, **kwargs)
+    except Exception as exc:  # noqa: BLE001 - compared, not handled
+        return type(exc), str(exc)
+
+
+def assert_same_stream(streamed, reference):
+    clips, n, fps, starts, boxes = reference
+    np.testing.assert_array_equal(streamed.clips, clips, strict=True)  # bit for bit, same shape and dtype
+    assert (streamed.n_frames, streamed.fps, streamed.starts) == (n, fps, starts)
+    np.testing.assert_array_equal(streamed.boxes, boxes, strict=True)
+
+
+def centroid_detector(frame):
+    """A stand-in face detector whose box follows the frame's pixels (and so its orientation)."""
+    red = frame[..., 0].astype(np.float64) + 1.0
+    ys, xs = np.indices(red.shape)
+    cx, cy = (red * xs).sum() / red.sum(), (red * ys).sum() / red.sum()
+    return [(cx - 14.0, cy - 16.0, 28.0, 32.0, 1.0)]
+
+
+def no_annotation(record, **changes):
+    return replace(record, annotation=None, annotation_format=None, **changes)
+
+
+@pytest.mark.parametrize("order", ORDERS)
+@pytest.mark.parametrize("magnify", list(MAGNIFY))
+def test_streamed_prepare_writes_what_the_in_memory_path_wrote(tree, tmp_path, magnify, order):
+    config = PrepareConfig(size=SIZE, clip_len=CLIP_LEN, frame_step=STEP, clips_per_video=3, magnify=MAGNIFY[magnify],
+                           order=order)  # fmt: skip
+    records = sorted(tree, key=lambda r: r.video_id)
+    bona_fide = next(r for r in records if r.label == 1)
+    attack = next(r for r in records if r.attack_type == "mobile" and "/hand/" in r.video_id)
+    frames, _ = read_oriented(bona_fide.path)
+    upside_down = write_video(tmp_path / "upside-down.mp4", np.stack(frames)[:, ::-1, ::-1], 25)
+    # Annotated, then detected (Haar), the last one stored upside down as some MSU-MFSD videos are.
+    cases = [bona_fide, attack, no_annotation(attack), no_annotation(bona_fide, path=upside_down, flip="rot180")]
+    for k, record in enumerate(cases):
+        job = Job(record.video_id, str(record.path), str(tmp_path / f"{k}.npy"),
+                  {"config": config.as_dict(), "record": record.as_dict(), "detector": None})  # fmt: skip
+        row = prepare_video(job)
+        clips, n, fps, starts, boxes = in_memory(record.path, config, flip=record.flip, record=record)
+        assert row == {"video_id": record.video_id, "frames_decoded": n, "fps": fps, "clip_starts": starts,
+                       "frames_stored": len(clips), "box": [round(float(v), 2) for v in np.median(boxes, axis=0)],
+                       "bytes": clips.nbytes}  # fmt: skip
+        np.testing.assert_array_equal(np.load(job.dst), clips, strict=True)
+        assert len(clips) == 3 * CLIP_LEN and clips.std() > 5
+
+
+@pytest.mark.parametrize("flip", [None, "rot180", "vertical"])
+def test_streamed_prediction_clips_equal_the_in_memory_ones(tree, flip):
+    path = next(r for r in sorted(tree, key=lambda r: r.video_id) if r.label == 1).path
+    common = dict(size=SIZE, clip_len=CLIP_LEN, frame_step=STEP, detect_stride=3)
+    configs = [PrepareConfig(magnify=m, order=o, track=t, **common) for m in MAGNIFY.values() for o in ORDERS
+               for t in ("fixed", "smooth")]  # fmt: skip
+    early = lambda n, fps, config: [0, 3]  # noqa: E731 - the last clip ends at frame 9 of 40: pass 2 stops there
+    for config in configs:
+        for starts in (all_clip_starts, early):
+            streamed = stream_clips(path, config, flip=flip, detector=centroid_detector, starts=starts)
+            assert_same_stream(streamed, in_memory(path, config, flip=flip, detector=centroid_detector, starts=starts))
+    haar = PrepareConfig(**common)
+    streamed = stream_clips(path, haar, flip=flip, starts=all_clip_starts)  # no detector given: Haar
+    assert_same_stream(streamed, in_memory(path, haar, flip=flip, detector=HaarDetector(), starts=all_clip_starts))
+
+
+def test_stream_clips_takes_the_annotation_as_face_track_does(tree, tmp_path):
+    record = next(r for r in sorted(tree, key=lambda r: r.video_id) if r.label == 1)
+    config = PrepareConfig(size=SIZE, clip_len=CLIP_LEN, frame_step=STEP, detect_stride=4)
+    calls = []
+
+    def detector(frame):
+        calls.append(1)
+        return centroid_detector(frame)
+
+    face = tmp_path / "video.face"
+    annotated = replace(record, annotation=face)
+    boxes = "".join(f"{i} 30 20 28 32\n" for i in range(40))
+    cases = {
+        "the annotation": (boxes, 0),
+        "no face annotated: detected in the first pass": ("0 0 0 0 0\n1 0 0 0 0\n", 10),
+        "faces annotated after the last frame only: one more pass detects": ("100 30 20 28 32\n", 10),
+    }
+    for name, (text, detections) in cases.items():
+        face.write_text(text)
+        calls.clear()
+        streamed = stream_clips(record.path, config, record=annotated, detector=detector)
+        assert len(calls) == detections, name  # 40 frames, every 4th
+        assert_same_stream(streamed, in_memory(record.path, config, record=annotated, detector=detector))
+    face.write_text("0 1 2\n")
+    expected = outcome(in_memory, record.path, config, record=annotated)
+    assert expected[0] is AnnotationError and outcome(stream_clips, record.path, config, record=annotated) == expected
+    face.unlink()
+    expected = outcome(in_memory, record.path, config, record=annotated)
+    assert expected[0] is AnnotationError and outcome(stream_clips, record.path, config, record=annotated) == expected
+
+
+def test_streamed_prepare_keeps_the_error_messages(tmp_path, monkeypatch):
+    short, gray, bad = tmp_path / "short.mp4", tmp_path / "gray.mp4", tmp_path / "bad.mp4"
+    write_video(short, np.full((6, 48, 64, 3), 90, np.uint8), 25)
+    write_video(gray, np.full((20, 48, 64, 3), 128, np.uint8), 25)
+    bad.write_bytes(b"not a video at all" * 100)
+    expected = {short: (VideoTooShortError, "video has 6 frames, shorter than one clip (7 frames)"),
+                gray: (NoFaceError, "no face in any of the 20 frames"), bad: VideoError,
+                tmp_path / "missing.mp4": VideoError}  # fmt: skip
+    for path, error in expected.items():
+        record = VideoRecord("replay-attack", path.stem, path, 1, None, "001", "train")
+        job = Job(record.video_id, str(path), str(tmp_path / "out.npy"),
+                  {"config": CONFIG.as_dict(), "record": record.as_dict(), "detector": None})  # fmt: skip
+        streamed, reference = outcome(prepare_video, job), outcome(in_memory, path, CONFIG, record=record)
+        assert streamed == reference and (streamed == error or streamed[0] is error), (path, streamed)
+    assert not (tmp_path / "out.npy").exists()
+    monkeypatch.setattr(VideoReader, "__iter__", lambda self: iter(()))  # a file that probes but decodes to nothing
+    assert outcome(stream_clips, gray, CONFIG) == outcome(in_memory, gray, CONFIG) == (
+        ValueError, f"{gray}: no decodable frames")  # fmt: skip
+
+
+def test_stream_clips_holds_a_few_frames_at_a_time(tmp_path, monkeypatch):
+    """Decoded frames alive at once: a few (read-ahead), not the whole video."""
+    path = write_video(tmp_path / "grating.mp4", grating_frames(frames=60, height=48, width=64), 25)
+    alive, most = set(), [0]
+
+    class CountingReader(VideoReader):
+        def __iter__(self):
+            for frame in super().__iter__():
+                alive.add(id(frame))
+                weakref.finalize(frame, alive.discard, id(frame))
+                most[0] = max(most[0], len(alive))
+                yield frame
+
+    def peak(function, *args, **kwargs):
+        alive.clear()
+        most[0] = 0
+        function(*args, **kwargs)
+        return most[0]
+
+    monkeypatch.setattr(antispoof.cache, "VideoReader", CountingReader)
+    fixed = lambda frame: [(20.0, 10.0, 24.0, 28.0, 1.0)]  # noqa: E731
+    common = dict(size=16, clip_len=CLIP_LEN, frame_step=STEP, detect_stride=1)
+    assert peak(in_memory, path, PrepareConfig(**common), detector=fixed) == 60  # the reference holds them all
+    for magnify in MAGNIFY:
+        for order in ORDERS:
+            # (ideal + magnify-first passes too, but its Magnifier keeps a copy of every full frame: the FFT
+            # over the whole video needs them all.)
+            held = peak(stream_clips, path, PrepareConfig(magnify=MAGNIFY[magnify], order=order, **common),
+                        detector=fixed)  # fmt: skip
+            assert held <= 10, (magnify, order, held)  # read-ahead queue (4) and the frames in hand
 
 
 # ------------------------------------------------------------------------------------------ ClipDataset

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .annotations import NoFaceError, fill_missing, read_record_boxes, valid_rows
+from .annotations import BOX_FORMATS, AnnotationError, NoFaceError, fill_missing, read_record_boxes, valid_rows
 
 #: A detector: RGB uint8 frame (H, W, 3) -> list of (x, y, w, h, score), best first.
 Detector = Callable[[np.ndarray], list[tuple[float, float, float, float, float]]]
@@ -299,14 +299,60 @@ def face_track(
     mode : str
         ``fixed`` or ``smooth`` (see :func:`stable_track`).
     """
-    n = len(frames)
-    if record is not None and record.annotation is not None and record.annotation_format in ("replay", "msu"):
-        try:
-            return stable_track(read_record_boxes(record, n_frames=n), mode=mode)
-        except NoFaceError:
-            pass  # an annotation without a single face box: detect instead
+    boxes = annotation_track(record, len(frames), mode=mode)
+    if boxes is not None:
+        return boxes
     detector = detector or HaarDetector()
     return stable_track(detect_clip(frames, detector, stride=stride), mode=mode)
+
+
+def _has_box_annotation(record) -> bool:
+    return record is not None and record.annotation is not None and record.annotation_format in BOX_FORMATS
+
+
+def annotation_track(record, n_frames: int, *, mode: str = "fixed") -> np.ndarray | None:
+    """The steady boxes :func:`face_track` takes from the record's annotation, or None to detect instead.
+
+    Parameters
+    ----------
+    record : VideoRecord or None
+    n_frames : int
+        Frames of the video as decoded; annotation rows of later frames are ignored.
+    mode : str
+        ``fixed`` or ``smooth`` (see :func:`stable_track`).
+
+    Returns
+    -------
+    ndarray, float64, (n_frames, 4), or None
+        None when the record has no box annotation, or one without a face box in the first
+        ``n_frames`` frames.
+
+    Raises
+    ------
+    AnnotationError
+        The annotation file cannot be read.
+    """
+    if not _has_box_annotation(record):
+        return None
+    try:
+        return stable_track(read_record_boxes(record, n_frames=n_frames), mode=mode)
+    except NoFaceError:
+        return None  # an annotation without a single face box: detect instead
+
+
+def annotation_may_apply(record) -> bool:
+    """Whether :func:`annotation_track` may give boxes, known before the video's length is.
+
+    False when the record has no box annotation or one whose every box is empty: faces must then be
+    detected. True otherwise, also for an unreadable annotation file (whose error
+    :func:`annotation_track` raises once the video has been decoded, as :func:`face_track` does).
+    """
+    if not _has_box_annotation(record):
+        return False
+    try:
+        return bool(valid_rows(read_record_boxes(record)).any())
+    except AnnotationError:
+        return True
 
 
 def crop_window(box, border: float = DEFAULT_BORDER) -> tuple[float, float, float]:
