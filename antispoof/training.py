@@ -55,8 +55,10 @@ from .evaluation import (
 from .models import ModelConfig, build_model
 
 CHECKPOINT_FORMAT = "antispoof-checkpoint-v1"
-# Training arguments that may change when resuming (they do not change the computation).
+# Training arguments that may change when resuming (they do not change the computation; "epochs" does
+# with the cosine schedule, see _check_resume_config).
 _RESUMABLE_CHANGES = frozenset({"epochs", "patience", "num_workers", "progress", "device"})
+LR_SCHEDULES = ("constant", "cosine")
 
 
 # ------------------------------------------------------------------------------------------------ sampling
@@ -269,6 +271,7 @@ def train(
     num_workers: int = 0,
     aggregate: str = "mean",
     weight_decay: float = 0.0,
+    lr_schedule: str = "constant",
     max_grad_norm: float | None = None,
     data: Mapping[str, Any] | None = None,
 ) -> Path:
@@ -288,7 +291,7 @@ def train(
     batch_size : int
         Clips per optimisation step (per process under DDP).
     lr : float
-        Adam learning rate (the paper's 1e-5). Constant: no scheduler.
+        Adam learning rate (the paper's 1e-5): the constant rate, or the peak of the cosine schedule.
     lambda_cnn : float
         Weight of the per-frame CNN loss: ``L = L_lstm + lambda_cnn * L_cnn`` (ignored by the frame CNN).
     seed : int
@@ -312,6 +315,11 @@ def train(
         Clip scores -> video score for the dev EER.
     weight_decay : float
         Adam L2 penalty (default 0, as in the paper).
+    lr_schedule : {"constant", "cosine"}
+        ``"constant"`` (the paper); ``"cosine"`` decays the rate every step from ``lr`` to 0 at the end
+        of epoch ``epochs`` (half a cosine), which settles the weights by the last epochs instead of
+        leaving them at the noise level of the peak rate. With ``"cosine"`` the schedule depends on
+        ``epochs``, so a resumed run must keep it.
     max_grad_norm : float or None
         Clip the global gradient norm (off by default).
     data : dict, optional
@@ -357,6 +365,7 @@ def _training_args(given: Mapping[str, Any]) -> dict[str, Any]:
             "num_workers",
             "aggregate",
             "weight_decay",
+            "lr_schedule",
             "max_grad_norm",
             "progress",
         )
@@ -377,6 +386,8 @@ def _training_args(given: Mapping[str, Any]) -> dict[str, Any]:
         args[name] = value
     if args["max_grad_norm"] is not None and not float(args["max_grad_norm"]) > 0:
         raise ValueError(f"max_grad_norm must be positive or None, got {args['max_grad_norm']!r}")
+    if args["lr_schedule"] not in LR_SCHEDULES:
+        raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {args['lr_schedule']!r}")
     if args["aggregate"] not in metrics.AGGREGATES:
         raise ValueError(f"aggregate must be one of {metrics.AGGREGATES}, got {args['aggregate']!r}")
     args["amp"], args["balanced"], args["progress"] = bool(args["amp"]), bool(args["balanced"]), bool(args["progress"])
@@ -392,10 +403,10 @@ def _check_resume_config(stored: Mapping[str, Any], requested_model: ModelConfig
         if stored_model.get(key) != value:
             raise ValueError(f"resume: model config {key!r} is {value!r} but the run has {stored_model.get(key)!r}")
     for key, value in args.items():
-        if key not in _RESUMABLE_CHANGES and stored["training"].get(key) != value:
-            raise ValueError(
-                f"resume: training argument {key!r} is {value!r} but the run has {stored['training'].get(key)!r}"
-            )
+        fixed = key not in _RESUMABLE_CHANGES or (key == "epochs" and args["lr_schedule"] == "cosine")
+        had = stored["training"].get(key, "constant" if key == "lr_schedule" else None)  # runs from before schedules
+        if fixed and had != value:
+            raise ValueError(f"resume: training argument {key!r} is {value!r} but the run has {had!r}")
     if stored.get("data", {}) != data:
         raise ValueError("resume: the data description differs from the run's config.json 'data'")
     if stored.get("world_size", 1) != world_size:
@@ -446,6 +457,10 @@ def _train(
     model.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=args["lr"], weight_decay=args["weight_decay"])
     scaler = torch.amp.GradScaler(device.type, enabled=use_amp)
+    sampler = EpochSampler(
+        train_labels, balanced=args["balanced"], seed=args["seed"], rank=ctx.rank, world_size=ctx.world_size
+    )
+    scheduler = _lr_scheduler(optimizer, args, steps_per_epoch=math.ceil(len(sampler) / args["batch_size"]))
     net = (
         DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
         if ctx.active
@@ -466,6 +481,8 @@ def _train(
             raise ValueError(f"{last_path} is not a {CHECKPOINT_FORMAT} checkpoint")
         model.load_state_dict(ckpt["model"])
         optimizer.load_state_dict(ckpt["optimizer"])
+        if scheduler is not None:
+            scheduler.load_state_dict(ckpt["scheduler"])
         scaler.load_state_dict(ckpt["scaler"])
         state = dict(ckpt["state"])
         _set_rng_state(ckpt["rng"][ctx.rank])
@@ -477,9 +494,6 @@ def _train(
         seed_everything(derive_seed(args["seed"], ctx.rank))  # distinct dropout streams per rank
     ctx.barrier()
 
-    sampler = EpochSampler(
-        train_labels, balanced=args["balanced"], seed=args["seed"], rank=ctx.rank, world_size=ctx.world_size
-    )
     show = args["progress"] and is_main
     for epoch in range(state["epoch"] + 1, args["epochs"] + 1):
         if state["stopped_early"]:
@@ -513,6 +527,8 @@ def _train(
                 torch.nn.utils.clip_grad_norm_(model.parameters(), float(args["max_grad_norm"]))
             scaler.step(optimizer)
             scaler.update()
+            if scheduler is not None:
+                scheduler.step()
             n = labels.shape[0]
             sums[0] += terms.total.item() * n
             sums[1] += terms.lstm.item() * n if terms.lstm is not None else 0.0
@@ -595,7 +611,7 @@ def _train(
                     "epoch": epoch,
                     "model": _cpu_state_dict(model),
                     "optimizer": optimizer.state_dict(),
-                    "scheduler": None,
+                    "scheduler": scheduler.state_dict() if scheduler is not None else None,
                     "scaler": scaler.state_dict(),
                     "rng": rng_states,
                     "state": state,
@@ -610,6 +626,18 @@ def _train(
                 )
         ctx.barrier()
     return out_dir
+
+
+def _lr_scheduler(optimizer, args, steps_per_epoch: int):
+    """None for a constant rate; for "cosine", a per-step half cosine from the peak to 0 at the last step."""
+    if args["lr_schedule"] == "constant":
+        return None
+    total = max(1, args["epochs"] * steps_per_epoch)
+
+    def factor(step: int) -> float:
+        return 0.5 * (1.0 + math.cos(math.pi * min(step, total) / total))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
 def _predict_sharded(ctx: _Distributed, model, dataset, args, use_amp: bool, show: bool) -> ClipPredictions:

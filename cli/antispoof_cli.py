@@ -125,6 +125,13 @@ def index(root: Path, name: str, protocol: str | None, as_json: bool, verify: bo
 )
 @click.option("--clips-per-video", type=click.IntRange(min=1), default=3, show_default=True)
 @click.option(
+    "--warmup",
+    type=click.FloatRange(min=0),
+    default=1.0,
+    show_default=True,
+    help="Seconds skipped at the start of each video (the temporal filter's start-up), when it is long enough.",
+)
+@click.option(
     "--crop-order",
     "crop_order",
     type=click.Choice(["crop-first", "magnify-first"]),
@@ -151,6 +158,7 @@ def prepare(
     clip_len: int,
     frame_step: int,
     clips_per_video: int,
+    warmup: float,
     crop_order: str,
     detector: str | None,
     workers: int,
@@ -173,6 +181,7 @@ def prepare(
         clip_len=clip_len,
         frame_step=frame_step,
         clips_per_video=clips_per_video,
+        warmup=warmup,
         magnify=None if no_magnify else params,
         order=crop_order,
     )
@@ -255,9 +264,26 @@ def _protocol_ids(index: dict, protocol: str | None) -> dict[str, list[str]]:
 )
 @click.option("--attention", type=click.Choice(["paper", "soft", "none"]), default="paper", show_default=True)
 @click.option("--hidden-size", type=click.IntRange(min=1), default=256, show_default=True)
+@click.option(
+    "--projection-dim",
+    type=click.IntRange(min=1),
+    help="Learned linear map of the flattened pool features to this size before the LSTM (default: none, the paper).",
+)
+@click.option(
+    "--trunk-channels",
+    help="Channels of the small backbone's stages, comma-separated, one conv + pool each (default 32,64,128,128).",
+)
 @click.option("--epochs", type=click.IntRange(min=1), default=20, show_default=True)
 @click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True)
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=1e-5, show_default=True)
+@click.option(
+    "--lr-schedule",
+    type=click.Choice(["constant", "cosine"]),
+    default="constant",
+    show_default=True,
+    help="cosine: decay from --lr to 0 over --epochs.",
+)
+@click.option("--weight-decay", type=click.FloatRange(min=0), default=0.0, show_default=True, help="Adam L2 penalty.")
 @click.option("--lambda-cnn", type=click.FloatRange(min=0), default=1.0, show_default=True)
 @click.option("--patience", type=click.IntRange(min=1), default=5, show_default=True, help="Early stopping (epochs).")
 @click.option("--seed", type=int, default=0, show_default=True)
@@ -278,9 +304,13 @@ def train(
     pretrained: str | None,
     attention: str,
     hidden_size: int,
+    projection_dim: int | None,
+    trunk_channels: str | None,
     epochs: int,
     batch_size: int,
     lr: float,
+    lr_schedule: str,
+    weight_decay: float,
     lambda_cnn: float,
     patience: int,
     seed: int,
@@ -299,6 +329,16 @@ def train(
     if not resume and any((run_dir / f).exists() for f in ("last.pt", "best.pt", "metrics.jsonl", "threshold.json")):
         raise click.ClickException(f"{run_dir} already holds a run: pass --resume to continue it, or another --out")
     prep = PrepareConfig.from_dict(index["config"])
+    channels = {}
+    if trunk_channels is not None:
+        if backbone != "small":
+            raise click.UsageError("--trunk-channels is for --backbone small")
+        try:
+            channels = {"trunk_channels": tuple(int(c) for c in trunk_channels.split(","))}
+        except ValueError:
+            raise click.BadParameter(
+                f"expected integers like 16,32,64,128, got {trunk_channels!r}", param_hint="--trunk-channels"
+            ) from None
     ids = _protocol_ids(index, protocol)
     for split in ("train", "dev"):
         if not ids[split]:
@@ -312,6 +352,8 @@ def train(
         "num_frames": prep.clip_len,
         "attention": attention,
         "hidden_size": hidden_size,
+        "projection_dim": projection_dim,
+        **channels,
         "weights": str(Path(pretrained).resolve()) if pretrained else None,
     }
     data = {  # absolute paths: `--resume` compares this with the stored run, whatever the cwd or spelling
@@ -330,6 +372,8 @@ def train(
         epochs=epochs,
         batch_size=batch_size,
         lr=lr,
+        lr_schedule=lr_schedule,
+        weight_decay=weight_decay,
         lambda_cnn=lambda_cnn,
         seed=seed,
         device=device,

@@ -18,7 +18,7 @@ from cli.antispoof_cli import main
 from evm.io import VideoReader, VideoWriter
 
 SIZE, CLIP_LEN = 32, 4
-DURATION = 1.2  # 30 frames at 25 fps: shorter than the 1 s warm-up + one clip, so clips start at frame 0
+DURATION = 1.2  # 30 frames at 25 fps; prepared with a 0.2 s (5-frame) warm-up
 
 
 def call(*args):
@@ -58,6 +58,10 @@ def face_in_first_frame(path):
     return bool(HaarDetector()(frame))
 
 
+TRAIN_OPTIONS = ("--backbone", "small", "--batch-size", 8, "--hidden-size", 8, "--lr", 1e-3,
+                 "--trunk-channels", "8,16,16", "--projection-dim", 12, "--weight-decay", 1e-4, "-q")  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def flow(tmp_path_factory):
     base = tmp_path_factory.mktemp("antispoof-cli")
@@ -66,10 +70,9 @@ def flow(tmp_path_factory):
     steps["synth"] = call("synth", root, "--clients", 3, "--size", "96x72", "--duration", DURATION, "--seed", 5)
     assert steps["synth"][0] == 0, steps["synth"]
     steps["prepare"] = call("prepare", root, "--dataset", "replay-attack", "--out", cache, "--size", SIZE,
-                            "--clip-len", CLIP_LEN, "--clips-per-video", 2, "-q")  # fmt: skip
+                            "--clip-len", CLIP_LEN, "--clips-per-video", 2, "--warmup", 0.2, "-q")  # fmt: skip
     assert steps["prepare"][0] == 0, steps["prepare"]
-    steps["train"] = call("train", cache, "--out", run, "--backbone", "small", "--epochs", 1, "--batch-size", 8,
-                          "--hidden-size", 8, "--lr", 1e-3, "-q")  # fmt: skip
+    steps["train"] = call("train", cache, "--out", run, "--epochs", 1, *TRAIN_OPTIONS)
     assert steps["train"][0] == 0, steps["train"]
     # Videos the Haar detector finds a face in (predict detects: plain videos have no annotation).
     test = [r for r in open_dataset("replay-attack", root) if r.split == "test"]
@@ -125,7 +128,8 @@ def test_prepare_output_and_rerun(flow, capsys):
     assert {a.shape for a in arrays} == {(2 * CLIP_LEN, SIZE, SIZE, 3)}
 
     code, _, err = run_cli(capsys, "prepare", flow["root"], "--dataset", "replay-attack", "--out", flow["cache"],
-                           "--size", SIZE, "--clip-len", CLIP_LEN, "--clips-per-video", 2, "-q")  # fmt: skip
+                           "--size", SIZE, "--clip-len", CLIP_LEN, "--clips-per-video", 2, "--warmup", 0.2,
+                           "-q")  # fmt: skip
     assert code == 0 and "0 prepared, 72 already done, 0 failed of 72" in err
 
 
@@ -139,9 +143,12 @@ def test_train_writes_a_run(flow):
     cache_dir, index = open_cache(flow["cache"])
     assert config["model"]["trunk"] == "small" and config["model"]["image_size"] == [SIZE, SIZE]
     assert config["model"]["num_frames"] == CLIP_LEN and config["model"]["hidden_size"] == 8
+    assert config["model"]["trunk_channels"] == [8, 16, 16] and config["model"]["projection_dim"] == 12
+    assert index["config"]["warmup"] == 0.2
     assert config["data"]["prepare"] == index["config"] and config["data"]["dataset"] == "replay-attack"
     assert config["data"]["cache"] == str(cache_dir.resolve())
     assert config["training"]["epochs"] == 1 and config["training"]["lr"] == 1e-3
+    assert config["training"]["lr_schedule"] == "constant" and config["training"]["weight_decay"] == 1e-4
     (line,) = (run / "metrics.jsonl").read_text().splitlines()
     epoch = json.loads(line)
     assert epoch["dev_videos"] == 24 and 0 <= epoch["dev_eer"] <= 1
@@ -153,8 +160,10 @@ def test_train_resume_from_another_spelling_of_the_paths(flow, tmp_path, monkeyp
     run = tmp_path / "run"
     shutil.copytree(flow["run"], run)
     monkeypatch.chdir(flow["base"])  # the cache named relative to the cwd this time
-    code, _, err = run_cli(capsys, "train", "cache", "--out", run, "--backbone", "small", "--epochs", 2,
-                           "--batch-size", 8, "--hidden-size", 8, "--lr", 1e-3, "-q", "--resume")  # fmt: skip
+    code, _, err = run_cli(capsys, "train", "cache", "--out", run, "--epochs", 1, *TRAIN_OPTIONS, "--resume",
+                           "--lr-schedule", "cosine")  # fmt: skip
+    assert code == 1 and "resume: training argument 'lr_schedule' is 'cosine' but the run has 'constant'" in err
+    code, _, err = run_cli(capsys, "train", "cache", "--out", run, "--epochs", 2, *TRAIN_OPTIONS, "--resume")
     assert code == 0, err
     assert [json.loads(x)["epoch"] for x in (run / "metrics.jsonl").read_text().splitlines()] == [1, 2]
 
@@ -205,7 +214,8 @@ def test_predict_scores_videos(flow, capsys):
     for r in results:
         assert r["error"] is None and 0.0 <= r["probability"] <= 1.0
         assert r["bona_fide"] == (r["probability"] >= threshold)
-        assert r["clips"] == 4 == len(r["clip_scores"])  # frames 0-6, 7-13, 14-20, 21-27 (span 7, 30 frames)
+        # span 7 of 30 frames after the run's 0.2 s warm-up (5 frames): 5-11, 12-18, 19-25
+        assert r["clips"] == 3 == len(r["clip_scores"])
         assert r["probability"] == pytest.approx(np.mean(r["clip_scores"]), abs=1e-6)
         assert r["seconds"] > 0
     code, out, err = run_cli(capsys, "predict", *videos, "--model", flow["run"])
@@ -214,7 +224,7 @@ def test_predict_scores_videos(flow, capsys):
     assert len(lines) == 2
     for line, video, r in zip(lines, videos, results):
         verdict = "bona fide" if r["bona_fide"] else "ATTACK"
-        assert line == f"{video}: {verdict}  p(bona fide)={r['probability']:.4f} threshold={threshold:.4f} clips=4"
+        assert line == f"{video}: {verdict}  p(bona fide)={r['probability']:.4f} threshold={threshold:.4f} clips=3"
 
 
 def test_predict_aggregates_clips_as_the_threshold_did(flow, tmp_path, capsys):
@@ -311,6 +321,11 @@ BAD_INPUTS = [
         1,
     ),
     (["train", "{cache}", "--out", "{tmp}/r", "--protocol", "nope"], "unknown protocol 'nope'", 1),
+    (["train", "{cache}", "--out", "{tmp}/r", "--backbone", "small", "--trunk-channels", "8,x"],
+     "Invalid value for --trunk-channels: expected integers like 16,32,64,128, got '8,x'", 2),
+    (["train", "{cache}", "--out", "{tmp}/r", "--trunk-channels", "8,16"],
+     "--trunk-channels is for --backbone small", 2),
+    (["train", "{cache}", "--out", "{tmp}/r", "--lr-schedule", "step"], "Invalid value for '--lr-schedule'", 2),
     (["evaluate", "{tmp}/nope", "--data", "{cache}"], "is not a run directory: config.json is missing", 1),
     (["evaluate", "{run}", "--data", "{tmp}/nope"], "no such cache folder", 1),
     (["evaluate", "{run}", "--data", "{cache}", "--split", "validation"], "the cache has no validation videos", 1),

@@ -190,6 +190,43 @@ def test_resume_after_an_epoch_is_bit_identical(tmp_path):
     assert log(again)[0] == log(full)[0]
 
 
+def test_cosine_schedule_follows_its_curve_and_resumes_exactly(tmp_path):
+    train_set, dev_set, _ = make_data()
+    cosine = {**FAST, "lr_schedule": "cosine"}
+    full = train(WITH_DROPOUT, train_set, dev_set, tmp_path / "full", epochs=3, patience=None, **cosine)
+    # 24 clips / batch 8 = 3 steps per epoch, 9 in all: the rate after epoch e is lr * (1 + cos(pi * 3e / 9)) / 2.
+    lrs = [json.loads(line)["lr"] for line in (full / "metrics.jsonl").read_text().splitlines()]
+    assert lrs == pytest.approx([FAST["lr"] * 0.5 * (1 + np.cos(np.pi * e / 3)) for e in (1, 2, 3)], abs=1e-12)
+    assert lrs[-1] == pytest.approx(0.0, abs=1e-12)
+
+    class DiesInEpoch2(Dataset):  # the same items; the process "dies" at the start of epoch 2
+        labels = train_set.labels
+
+        def __init__(self):
+            self.calls = 0
+
+        def __len__(self):
+            return len(train_set)
+
+        def __getitem__(self, i):
+            self.calls += 1
+            if self.calls > len(train_set):
+                raise KeyboardInterrupt
+            return train_set[i]
+
+    with pytest.raises(KeyboardInterrupt):
+        train(WITH_DROPOUT, DiesInEpoch2(), dev_set, tmp_path / "part", epochs=3, patience=None, **cosine)
+    assert torch.load(tmp_path / "part" / "last.pt", weights_only=True)["scheduler"]["last_epoch"] == 3
+    part = train(WITH_DROPOUT, train_set, dev_set, tmp_path / "part", epochs=3, patience=None, resume=True, **cosine)
+    a, b = (torch.load(run / "last.pt", weights_only=True) for run in (full, part))
+    assert a["scheduler"] == b["scheduler"] and a["scheduler"]["last_epoch"] == 9
+    for key in a["model"]:
+        assert torch.equal(a["model"][key], b["model"][key]), key
+    # The schedule depends on the total number of epochs: a resumed cosine run must keep it.
+    with pytest.raises(ValueError, match="resume: training argument 'epochs' is 4"):
+        train(WITH_DROPOUT, train_set, dev_set, full, epochs=4, resume=True, patience=None, **cosine)
+
+
 def test_training_input_errors(tmp_path):
     train_set, dev_set, _ = make_data()
     only_attacks = FlickerClips(3, 1, 0, seed=4)
