@@ -33,6 +33,7 @@ DATASET_NAMES = ["replay-attack", "msu-mfsd", "casia-fasd", "oulu-npu", "folder"
 )
 @click.option("--size", default="160x120", show_default=True, help="Frame size WxH (even numbers).")
 @click.option("--duration", type=click.FloatRange(min=0.5), default=2.0, show_default=True, help="Seconds per video.")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Parallel processes.")
 @click.option("--overwrite", is_flag=True)
 def synth(
     out: Path,
@@ -42,6 +43,7 @@ def synth(
     source_videos: Path | None,
     size: str,
     duration: float,
+    workers: int,
     overwrite: bool,
 ):
     """Generate a synthetic dataset with the exact file names and annotations of LAYOUT."""
@@ -64,6 +66,7 @@ def synth(
         size=(w, h),
         duration=duration,
         overwrite=overwrite,
+        workers=workers,
     )
     click.echo(f"wrote a {layout} tree with {clients} clients to {root}", err=True)
 

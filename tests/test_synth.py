@@ -78,15 +78,17 @@ def test_msu_upside_down_clip_is_upright_after_the_records_flip(msu_tree):
     assert mirrored[0, 0] > mirrored[1, 0]  # bob's vertical flip swaps the eyes
 
 
-def test_generation_is_deterministic(tmp_path):
-    a, b, c = (generate(tmp_path / n, "msu-mfsd", clients=3, seed=s, size=(64, 48), duration=0.1)
-               for n, s in (("a", 7), ("b", 7), ("c", 8)))  # fmt: skip
+def test_generation_is_deterministic_whatever_the_workers(tmp_path):
+    a, b, c = (generate(tmp_path / n, "msu-mfsd", clients=3, seed=s, size=(64, 48), duration=0.1, workers=w)
+               for n, s, w in (("a", 7, 1), ("b", 7, 2), ("c", 8, 1)))  # fmt: skip
     faces = sorted(p.relative_to(a) for p in a.rglob("*.face"))
     assert len(faces) == 24
     assert all((a / f).read_bytes() == (b / f).read_bytes() for f in faces)
     assert any((a / f).read_bytes() != (c / f).read_bytes() for f in faces)
-    clip = "scene01/attack/attack_client002_android_SD_printed_photo_scene01.mp4"
-    assert np.array_equal(read_video(a / clip)[0], read_video(b / clip)[0])
+    videos = sorted(p.relative_to(a) for p in a.rglob("*.mp4")) + sorted(p.relative_to(a) for p in a.rglob("*.mov"))
+    assert len(videos) == 24 and sorted(p.relative_to(b) for p in b.rglob("*.m[po][4v]")) == sorted(videos)
+    for clip in videos:
+        assert np.array_equal(read_video(a / clip)[0], read_video(b / clip)[0]), clip
     v1, _ = render_sample("screen_video", seed=1, frames=4, size=(64, 48))
     v2, _ = render_sample("screen_video", seed=1, frames=4, size=(64, 48))
     v3, _ = render_sample("screen_video", seed=2, frames=4, size=(64, 48))
@@ -100,6 +102,8 @@ def test_generate_rejects_bad_arguments(tmp_path):
         generate(tmp_path / "x", "replay-attack", clients=2)
     with pytest.raises(ValueError, match="size must be even"):
         generate(tmp_path / "x", size=(65, 48))
+    with pytest.raises(ValueError, match="workers must be a positive int, got 0"):
+        generate(tmp_path / "x", workers=0)
     (tmp_path / "full").mkdir()
     (tmp_path / "full" / "keep.txt").write_text("mine")
     with pytest.raises(ValueError, match="folder is not empty"):

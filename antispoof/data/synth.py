@@ -863,6 +863,7 @@ def generate(
     missing_rate: float = 0.03,
     overwrite: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    workers: int = 1,
 ) -> Path:
     """Write a synthetic dataset tree with the layout, file names and annotations of ``layout``.
 
@@ -895,6 +896,9 @@ def generate(
         Replace files of an existing tree.
     progress : callable or None
         Called as ``progress(done, total)`` after each clip.
+    workers : int
+        Processes rendering clips in parallel. Every clip draws from its own random streams, so the
+        tree is the same whatever the number of workers.
 
     Returns
     -------
@@ -904,14 +908,10 @@ def generate(
     Raises
     ------
     ValueError
-        Bad layout, clients, size or duration; a non-empty ``out_dir`` without ``overwrite``.
+        Bad layout, clients, size, duration or workers; a non-empty ``out_dir`` without ``overwrite``.
     evm.io.VideoError
         A source video cannot be read or shows no face; a video cannot be written.
     """
-    from evm.io import VideoWriter
-
-    from .records import apply_flip, flip_boxes
-
     if layout not in LAYOUTS:
         raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}, got {layout!r}")
     W, H = _check_size(size)
@@ -921,6 +921,8 @@ def generate(
     n = max(2, int(round(duration * fps)))
     if not 0 <= missing_rate < 1:
         raise ValueError(f"missing_rate must be in [0, 1), got {missing_rate}")
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers must be a positive int, got {workers!r}")
     clips = _replay_clips(clients) if layout == "replay-attack" else _msu_clips(clients)
     root = Path(out_dir)
     if root.exists() and not root.is_dir():
@@ -937,31 +939,83 @@ def generate(
         (root / "README.txt").write_text(
             f"Synthetic stand-in for MSU-MFSD written by antispoof.data.synth (seed {seed}); no real person.\n"
         )
-    for done, clip in enumerate(clips, start=1):
-        person = _Person.draw(_rng(seed, clip.subject, "person"))
-        rng = _rng(seed, clip.rel)
-        source = sources[int(rng.integers(0, len(sources)))] if sources else None
-        frames, boxes, eyes = _render_clip(rng, clip.kind, person, H=H, W=W, n=n, fps=fps,
-                                           condition=clip.condition, support=clip.support, device=clip.device,
-                                           source=source)  # fmt: skip
-        if clip.upside_down:  # stored as the real set stores these clips: turned by 180 degrees
-            frames = np.ascontiguousarray(apply_flip(frames, "rot180"))
-            boxes = flip_boxes(boxes, "rot180", W, H)
-            eyes = np.column_stack([W - eyes[:, 0], H - eyes[:, 1], W - eyes[:, 2], H - eyes[:, 3]])
-        missing = _missing_frames(rng, n, missing_rate)
-        boxes = np.where(missing[:, None], np.nan, boxes)
-        path, face = root / clip.rel, root / clip.face
-        path.parent.mkdir(parents=True, exist_ok=True)
-        face.parent.mkdir(parents=True, exist_ok=True)
-        with VideoWriter(path, fps, crf=20, preset="veryfast", overwrite=overwrite) as writer:
-            writer.write(frames)
-        if layout == "replay-attack":
-            write_replay_face(face, boxes)
-        else:
-            write_msu_face(face, boxes, eyes)
-        if progress is not None:
-            progress(done, len(clips))
+    context = _WriteContext(root, layout, seed, sources, W, H, n, fps, missing_rate, overwrite)
+    if workers == 1:
+        for done, clip in enumerate(clips, start=1):
+            _write_clip(context, clip)
+            if progress is not None:
+                progress(done, len(clips))
+        return root
+    import concurrent.futures
+    import multiprocessing
+
+    with concurrent.futures.ProcessPoolExecutor(
+        workers, mp_context=multiprocessing.get_context("spawn"), initializer=_set_context, initargs=(context,)
+    ) as pool:
+        futures = [pool.submit(_write_clip_in_worker, clip) for clip in clips]
+        for done, future in enumerate(concurrent.futures.as_completed(futures), start=1):
+            future.result()  # re-raises a worker's error
+            if progress is not None:
+                progress(done, len(clips))
     return root
+
+
+@dataclass(frozen=True)
+class _WriteContext:
+    """What every clip of one :func:`generate` call shares."""
+
+    root: Path
+    layout: str
+    seed: int
+    sources: list
+    W: int
+    H: int
+    n: int
+    fps: float
+    missing_rate: float
+    overwrite: bool
+
+
+def _write_clip(ctx: _WriteContext, clip) -> None:
+    """Render one clip from its own random streams and write its video and face annotation."""
+    from evm.io import VideoWriter
+
+    from .records import apply_flip, flip_boxes
+
+    W, H, n = ctx.W, ctx.H, ctx.n
+    person = _Person.draw(_rng(ctx.seed, clip.subject, "person"))
+    rng = _rng(ctx.seed, clip.rel)
+    source = ctx.sources[int(rng.integers(0, len(ctx.sources)))] if ctx.sources else None
+    frames, boxes, eyes = _render_clip(rng, clip.kind, person, H=H, W=W, n=n, fps=ctx.fps,
+                                       condition=clip.condition, support=clip.support, device=clip.device,
+                                       source=source)  # fmt: skip
+    if clip.upside_down:  # stored as the real set stores these clips: turned by 180 degrees
+        frames = np.ascontiguousarray(apply_flip(frames, "rot180"))
+        boxes = flip_boxes(boxes, "rot180", W, H)
+        eyes = np.column_stack([W - eyes[:, 0], H - eyes[:, 1], W - eyes[:, 2], H - eyes[:, 3]])
+    missing = _missing_frames(rng, n, ctx.missing_rate)
+    boxes = np.where(missing[:, None], np.nan, boxes)
+    path, face = ctx.root / clip.rel, ctx.root / clip.face
+    path.parent.mkdir(parents=True, exist_ok=True)
+    face.parent.mkdir(parents=True, exist_ok=True)
+    with VideoWriter(path, ctx.fps, crf=20, preset="veryfast", overwrite=ctx.overwrite) as writer:
+        writer.write(frames)
+    if ctx.layout == "replay-attack":
+        write_replay_face(face, boxes)
+    else:
+        write_msu_face(face, boxes, eyes)
+
+
+_CONTEXT: _WriteContext | None = None  # a worker process's share of the generate() call
+
+
+def _set_context(context: _WriteContext) -> None:
+    global _CONTEXT
+    _CONTEXT = context
+
+
+def _write_clip_in_worker(clip) -> None:
+    _write_clip(_CONTEXT, clip)
 
 
 def _missing_frames(rng: np.random.Generator, n: int, rate: float) -> np.ndarray:
