@@ -292,6 +292,7 @@ _TRAIN_DEFAULTS: dict[str, Any] = {
     "balanced": True,
     "aggregate": "mean",
     "weight_decay": 0.0,
+    "lr_schedule": "constant",
     "max_grad_norm": None,
     "amp": False,
     "device": "auto",
@@ -736,7 +737,7 @@ def _parse_train(table: dict) -> dict:
     for key in ("lr", "lambda_cnn", "weight_decay", "max_grad_norm"):
         if train[key] is not None:
             train[key] = _coerce(train[key], float, f"train.{key}")
-    for key in ("aggregate", "device"):
+    for key in ("aggregate", "device", "lr_schedule"):
         _coerce(train[key], str, f"train.{key}")
     if train["patience"] == 0:  # TOML has no null: 0 means no early stopping
         train["patience"] = None
@@ -1100,6 +1101,7 @@ class _Study:
             num_workers=t["num_workers"],
             aggregate=t["aggregate"],
             weight_decay=t["weight_decay"],
+            lr_schedule=t["lr_schedule"],
             max_grad_norm=t["max_grad_norm"],
             data=data,
         )

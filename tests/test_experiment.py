@@ -89,6 +89,7 @@ GOOD_DATA = '[datasets]\nmsu-mfsd = "/nowhere/msu"\n'
         ('[study]\nmethods = ["LBP"]\n' + GOOD_DATA, "nothing to run"),
         (GOOD_STUDY + GOOD_DATA + '[train]\nlr = "fast"\n', "train.lr must be a number"),
         (GOOD_STUDY + GOOD_DATA + "[train]\nepochs = 0\n", "train.epochs: epochs must be a positive int"),
+        (GOOD_STUDY + GOOD_DATA + '[train]\nlr_schedule = "step"\n', "train.lr_schedule: lr_schedule must be one of"),
         (GOOD_STUDY + GOOD_DATA + '[train]\ndevice = "tpu"\n', "train.device must be"),
         (GOOD_STUDY + GOOD_DATA + "[train]\nepoch = 3\n", "unknown key 'train.epoch'"),
         (GOOD_STUDY + GOOD_DATA + '[model]\nattention = "soft"\n', "model.attention is set by the method"),
