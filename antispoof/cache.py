@@ -273,8 +273,8 @@ def stream_clips(
     boxes and the clips' frames stay in memory (and, with the ``ideal`` temporal filter, every crop or
     every full frame: see the module's notes).
 
-    1. First pass: count the frames and run the detector on every ``detect_stride``-th one, unless
-       the record's annotation gives the boxes.
+    1. First pass: run the detector on every ``detect_stride``-th frame, or, when the record's
+       annotation gives the boxes, only count the frames (decoded, not converted to RGB).
     2. Clip starts and steady boxes from the count (and the detections).
     3. Second pass: crop and magnify frame by frame, up to the last frame a clip needs.
 
@@ -311,13 +311,13 @@ def stream_clips(
     fps = reader.fps
     stride = config.detect_stride
     detections = None
-    with _decoded(reader, flip) as frames:
-        if annotation_may_apply(record):
-            n = sum(1 for _ in frames)  # the frame count is all the annotation needs
-        else:
-            detector = detector or HaarDetector()
+    if annotation_may_apply(record):
+        n = reader.count_frames()  # the frame count is all the annotation needs: no RGB conversion
+    else:
+        detector = detector or HaarDetector()
+        with _decoded(reader, flip) as frames:
             detections = detect_clip(frames, detector, stride=stride)
-            n = len(detections)
+        n = len(detections)
     if n == 0:
         raise ValueError(f"{path}: no decodable frames")
     clip_first = starts(n, fps, config)

@@ -245,6 +245,33 @@ class VideoReader:
     def __iter__(self) -> Iterator[np.ndarray]:
         import cv2
 
+        frames = self._frames()
+        try:
+            for frame in frames:
+                try:
+                    rgb = frame.to_ndarray(format="rgb24")
+                except Exception as exc:
+                    raise VideoError(f"{self.path}: decoding failed ({_reason(exc)})") from None
+                k = _rot_k(getattr(frame, "rotation", 0))
+                if k:
+                    rgb = np.rot90(rgb, k)
+                if self.scale != 1.0:
+                    interp = cv2.INTER_AREA if self.scale < 1 else cv2.INTER_CUBIC
+                    rgb = cv2.resize(rgb, (self.width, self.height), interpolation=interp)
+                yield np.ascontiguousarray(rgb)
+        finally:
+            frames.close()  # closes the file when the caller stops early
+
+    def count_frames(self) -> int:
+        """The number of frames iterating would yield, found by decoding without converting to RGB.
+
+        Exact where :attr:`expected_frames` (the container's count) is not; about as fast as the
+        decoder alone. Raises :class:`VideoError` where iterating would.
+        """
+        return sum(1 for _ in self._frames())
+
+    def _frames(self):
+        """The decoded frames (PyAV ``VideoFrame``) in [start, start + duration); closes the file at the end."""
         self.close()
         self._container = container = _open(self.path)
         stream = container.streams.video[0]
@@ -264,14 +291,7 @@ class VideoReader:
                     continue
                 if last_index is not None and index >= last_index:
                     break
-                rgb = frame.to_ndarray(format="rgb24")
-                k = _rot_k(getattr(frame, "rotation", 0))
-                if k:
-                    rgb = np.rot90(rgb, k)
-                if self.scale != 1.0:
-                    interp = cv2.INTER_AREA if self.scale < 1 else cv2.INTER_CUBIC
-                    rgb = cv2.resize(rgb, (self.width, self.height), interpolation=interp)
-                yield np.ascontiguousarray(rgb)
+                yield frame
                 index += 1
         except VideoError:
             raise

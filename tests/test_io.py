@@ -32,6 +32,10 @@ def test_start_duration_scale(clip):
         out = list(reader)
     assert len(out) == 15  # frames 15..29 at 29.97 fps
     assert out[0].shape == (24, 32, 3)
+    # counting decodes the same span without converting the frames
+    assert VideoReader(path, start=0.5, duration=0.5).count_frames() == 15
+    assert VideoReader(path, start=1.0).count_frames() == len(list(VideoReader(path, start=1.0))) == 15
+    assert VideoReader(path).count_frames() == 45
     full, _ = read_video(path)
     np.testing.assert_allclose(out[0].mean(), full[15].mean(), atol=2)
 
@@ -139,6 +143,8 @@ def test_truncated_video(tmp_path):
     path.write_bytes(data[: len(data) // 3])
     with pytest.raises(VideoError):
         read_video(path)
+    with pytest.raises(VideoError):
+        VideoReader(path).count_frames()
 
 
 def test_audio_only_file(tmp_path):
