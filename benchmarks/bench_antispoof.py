@@ -5,7 +5,8 @@
 
 Prints two tables (nothing is asserted):
 
-* **model**: for the small trunk at 112x112 and the VGG-16 CNN-LSTM at 224x224 (clips of T = 8 frames,
+* **model**: for the small trunk at 112x112, the 16-32-64-128 small trunk at 64x64 of the CPU recipe in
+  docs/training.md, and the VGG-16 CNN-LSTM at 224x224 (clips of T = 8 frames,
   paper attention, hidden size 256, the loss of training with lambda 1): the time of one training step
   (forward + backward + Adam step) on a batch of 4 clips, inference clips/s (eval mode, batches of 4),
   and the peak memory of each phase, every (model, phase) in a fresh process: resident set high-water
@@ -39,8 +40,10 @@ sys.path.insert(0, str(ROOT))
 T, BATCH = 8, 4
 MODELS = {
     "small": {"trunk": "small", "image_size": 112},
+    "small-cpu": {"trunk": "small", "image_size": 64, "trunk_channels": [16, 32, 64, 128]},  # docs' CPU recipe
     "vgg16": {"trunk": "vgg16", "image_size": 224},
 }
+LABELS = {"small": "small trunk", "small-cpu": "small 16-128 (CPU recipe)", "vgg16": "VGG-16 CNN-LSTM"}
 
 
 # ------------------------------------------------------------------------------------------------ helpers
@@ -161,14 +164,14 @@ def run_models(args) -> list[dict]:
 def print_model_table(rows: list[dict], device: str, amp: bool) -> None:
     print(f"\nmodel (batch {BATCH} clips x T={T} frames, device {device}{', AMP float16' if amp else ''}; "
           "median of the timed steps):")  # fmt: skip
-    header = f"{'model':<28}{'params':>9}  {'train step':>11}  {'clips/s':>9}  {'train peak':>12}  {'infer peak':>12}"
+    header = f"{'model':<36}{'params':>9}  {'train step':>11}  {'clips/s':>9}  {'train peak':>12}  {'infer peak':>12}"
     print(header)
     print("-" * len(header))
     for name, spec in MODELS.items():
         by_phase = {r["phase"]: r for r in rows if r["model"] == name}
         if not by_phase:
             continue
-        label = f"{'small trunk' if name == 'small' else 'VGG-16 CNN-LSTM'} {spec['image_size']}x{spec['image_size']}"
+        label = f"{LABELS[name]} {spec['image_size']}x{spec['image_size']}"
         train, infer = by_phase.get("train"), by_phase.get("infer")
 
         def peak(r):
@@ -179,9 +182,9 @@ def print_model_table(rows: list[dict], device: str, amp: bool) -> None:
         params = (train or infer)["params_m"]
         step = f"{train['seconds'] * 1000:.0f} ms" if train else "-"
         rate = f"{BATCH / infer['seconds']:.1f}" if infer else "-"
-        print(f"{label:<28}{params:>7.1f} M  {step:>11}  {rate:>9}  {peak(train):>12}  {peak(infer):>12}")
+        print(f"{label:<36}{params:>7.1f} M  {step:>11}  {rate:>9}  {peak(train):>12}  {peak(infer):>12}")
         if "gpu_mb" in (train or infer):
-            print(f"{'':<28}{'':>9}  {'':>11}  {'':>9}  {peak_rss(train):>12}  {peak_rss(infer):>12}")
+            print(f"{'':<36}{'':>9}  {'':>11}  {'':>9}  {peak_rss(train):>12}  {peak_rss(infer):>12}")
 
 
 def peak_rss(r) -> str:
