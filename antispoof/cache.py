@@ -577,6 +577,9 @@ class ClipDataset:
     augment : bool
         Random horizontal flip and brightness/contrast jitter, the same for all
         frames of a clip (training only).
+    shift : int
+        With ``augment``: also translate the clip by up to ``shift`` pixels in x and y (edge pixels
+        repeated), one offset for all its frames, so the jitter adds no motion.
     seed : int
         Seed of the augmentation. Each clip's draw also takes one number from torch's
         global generator, which training seeds, checkpoints and (in DataLoader workers)
@@ -592,7 +595,7 @@ class ClipDataset:
     """
 
     def __init__(self, cache, video_ids=None, *, split: str | None = None, augment: bool = False,
-                 seed: int = 0) -> None:
+                 seed: int = 0, shift: int = 0) -> None:
         self.path, self.index = open_cache(cache)
         rows = self.index["videos"]
         if video_ids is not None:
@@ -612,8 +615,11 @@ class ClipDataset:
         self.items = [(i, c) for i, r in enumerate(rows) for c in range(r["frames_stored"] // config.clip_len)]
         self.labels = [int(rows[i]["label"]) for i, _ in self.items]
         self.attack_types = {r["video_id"]: r["attack_type"] for r in rows}
+        if isinstance(shift, bool) or not isinstance(shift, int) or not 0 <= shift < config.size // 2:
+            raise ValueError(f"shift must be an int in [0, {config.size // 2}), got {shift!r}")
         self.augment = augment
         self.seed = seed
+        self.shift = shift
 
     def __len__(self) -> int:
         return len(self.items)
@@ -648,6 +654,12 @@ class ClipDataset:
             frames = frames[:, :, ::-1]
         gain = rng.uniform(0.85, 1.15)
         offset = rng.uniform(-0.06, 0.06)
+        if self.shift:
+            s = self.shift
+            dy, dx = rng.integers(-s, s + 1, 2)
+            padded = np.pad(frames, ((0, 0), (s, s), (s, s), (0, 0)), mode="edge")
+            h, w = frames.shape[1:3]
+            frames = padded[:, s + dy : s + dy + h, s + dx : s + dx + w]
         return np.clip(frames * gain + offset, 0.0, 1.0)
 
 

@@ -294,6 +294,13 @@ def _protocol_ids(index: dict, protocol: str | None) -> dict[str, list[str]]:
 @click.option("--amp", is_flag=True, help="Mixed precision (GPU).")
 @click.option("--augment/--no-augment", default=True, show_default=True)
 @click.option(
+    "--augment-shift",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="With --augment: translate each clip by up to this many pixels (one offset per clip).",
+)
+@click.option(
     "--workers", "num_workers", type=click.IntRange(min=0), default=0, show_default=True, help="DataLoader workers."
 )
 @click.option("--resume", is_flag=True, help="Continue the run in --out exactly where it stopped.")
@@ -320,6 +327,7 @@ def train(
     device: str,
     amp: bool,
     augment: bool,
+    augment_shift: int,
     num_workers: int,
     resume: bool,
     quiet: bool,
@@ -346,7 +354,7 @@ def train(
     for split in ("train", "dev"):
         if not ids[split]:
             raise click.ClickException(f"the cache has no {split} videos for protocol {protocol or 'default'}")
-    train_ds = ClipDataset(cache_dir, ids["train"], augment=augment, seed=seed)
+    train_ds = ClipDataset(cache_dir, ids["train"], augment=augment, seed=seed, shift=augment_shift)
     dev_ds = ClipDataset(cache_dir, ids["dev"])
     model = {
         "architecture": architecture,
@@ -367,6 +375,8 @@ def train(
         "prepare": index["config"],
         "detector": index.get("detector"),
     }
+    if augment and augment_shift:  # recorded only when used, so that earlier runs still resume
+        data["augment_shift"] = augment_shift
     out = run_train(
         model,
         train_ds,

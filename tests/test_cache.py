@@ -643,6 +643,31 @@ def test_augmentation_keeps_shape_and_range_is_per_clip_and_deterministic(prepar
     assert 0 < sum(flips) < len(flips) and np.ptp(gains) > 0.05
 
 
+def test_shift_translates_each_clip_as_a_whole(prepared):
+    _, _, _, result = prepared
+    plain = ClipDataset(result.cache_dir, split="train")
+    ds = ClipDataset(result.cache_dir, split="train", augment=True, seed=3, shift=3)
+    torch.manual_seed(0)
+    found = []
+    for i in range(min(len(ds), 12)):
+        clip, source = ds[i][0].numpy(), plain[i][0].numpy()
+        keep = (clip > 0.001) & (clip < 0.999)
+        best = (np.inf, None)
+        for flip in (False, True):
+            padded = np.pad(source[..., ::-1] if flip else source, ((0, 0), (0, 0), (3, 3), (3, 3)), mode="edge")
+            for dy in range(-3, 4):
+                for dx in range(-3, 4):
+                    moved = padded[:, :, 3 + dy : 3 + dy + SIZE, 3 + dx : 3 + dx + SIZE]
+                    g, o = np.polyfit(moved[keep].astype(np.float64), clip[keep].astype(np.float64), 1)
+                    err = float(np.abs(np.clip(moved * g + o, 0, 1) - clip).max())
+                    best = min(best, (err, (dy, dx)))
+        assert best[0] < 1e-4  # one offset (and one flip, gain, offset) explains every frame of the clip
+        found.append(best[1])
+    assert len(set(found)) > 3
+    with pytest.raises(ValueError, match=r"shift must be an int in \[0, 24\), got 24"):
+        ClipDataset(result.cache_dir, split="train", shift=SIZE // 2)
+
+
 def test_augmented_training_resumes_exactly(prepared, tmp_path):
     """Augmentation draws must follow the training RNG that checkpoints restore."""
     _, _, _, result = prepared
