@@ -953,10 +953,15 @@ def generate(
         workers, mp_context=multiprocessing.get_context("spawn"), initializer=_set_context, initargs=(context,)
     ) as pool:
         futures = [pool.submit(_write_clip_in_worker, clip) for clip in clips]
-        for done, future in enumerate(concurrent.futures.as_completed(futures), start=1):
-            future.result()  # re-raises a worker's error
-            if progress is not None:
-                progress(done, len(clips))
+        try:
+            for done, future in enumerate(concurrent.futures.as_completed(futures), start=1):
+                future.result()  # re-raises a worker's error
+                if progress is not None:
+                    progress(done, len(clips))
+        except BaseException:
+            for future in futures:  # report at once instead of rendering the rest first
+                future.cancel()
+            raise
     return root
 
 
