@@ -316,6 +316,7 @@ def evaluate(
     num_workers: int = 0,
     progress: bool = False,
     attention_examples: int = 4,
+    still_check: bool = True,
 ) -> dict[str, Any]:
     """Evaluate a trained run on a test set at the development threshold.
 
@@ -335,13 +336,20 @@ def evaluate(
         ``"attack"``.
     attention_examples : int
         Number of videos (split between the classes) whose first clip's attention weights are kept.
+    still_check : bool
+        Also score every bona fide test clip with its middle frame held for the whole clip (a perfectly
+        still photo of that live face) and report how the video scores change (``still_check``): does
+        the model use the motion across frames, or the appearance of single frames?
 
     Returns
     -------
     dict
         JSON-ready report: ``threshold`` (value and source), ``test`` (n, FAR, FRR, HTER, ACC, EER and its
         own threshold, AUC, APCER per attack type and max, BPCER, ACER), ``dev`` (when ``dev_dataset``),
-        ``videos`` (per-video id/label/score/attack_type/n_clips), ``attention_examples``, ``run``.
+        ``videos`` (per-video id/label/score/attack_type/n_clips), ``attention_examples``, ``run``, and
+        ``still_check`` (None without bona fide videos or with ``still_check=False``): ``n_videos``,
+        ``bonafide_mean_score`` and ``held_mean_score`` (mean video scores, moving and held),
+        ``held_accepted`` (fraction of held videos scored bona fide at the threshold).
     """
     run_dir = Path(run_dir)
     if len(dataset) == 0:
@@ -401,10 +409,37 @@ def evaluate(
         for vid, lab, s, t in zip(ids, labels, scores, types, strict=True)
     ]
     report["attention_examples"] = _attention_examples(test, attention_examples)
+    report["still_check"] = None
+    live = [i for i, label in enumerate(test.labels) if label == 1]
+    if still_check and live:
+        held = predict_clips(model, _MiddleFrameHeld(dataset), indices=test.indices[live], desc="held", **common)
+        _, held_scores, _ = metrics.aggregate_by_video(held.video_ids, held.scores, held.labels, aggregate)
+        report["still_check"] = {
+            "frame": "middle",
+            "n_videos": int(held_scores.size),
+            "bonafide_mean_score": float(scores[labels == 1].mean()),
+            "held_mean_score": float(held_scores.mean()),
+            "held_accepted": float(np.mean(held_scores >= threshold)),
+        }
     report["run"].update(
         {"epoch": _best_epoch(run_dir, checkpoint), "model": config.get("model"), "data": config.get("data", {})}
     )
     return report
+
+
+class _MiddleFrameHeld(Dataset):
+    """``dataset`` with every clip replaced by its middle frame repeated over the clip's length."""
+
+    def __init__(self, dataset: Dataset) -> None:
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index: int):
+        clip, label, video_id = self.dataset[index]
+        clip = _to_clip_batch(clip)[0]
+        return clip[len(clip) // 2].expand_as(clip).contiguous(), label, video_id
 
 
 def _best_epoch(run_dir: Path, checkpoint: str) -> int | None:

@@ -294,6 +294,8 @@ _TRAIN_DEFAULTS: dict[str, Any] = {
     "weight_decay": 0.0,
     "lr_schedule": "constant",
     "max_grad_norm": None,
+    "still_prob": 0.0,
+    "still_noise": 0.0,
     "amp": False,
     "device": "auto",
     "num_workers": 0,
@@ -734,7 +736,7 @@ def _parse_train(table: dict) -> dict:
     for key in ("epochs", "batch_size", "num_workers", "patience", "threads"):
         if train[key] is not None:
             _coerce(train[key], int, f"train.{key}")
-    for key in ("lr", "lambda_cnn", "weight_decay", "max_grad_norm"):
+    for key in ("lr", "lambda_cnn", "weight_decay", "max_grad_norm", "still_prob", "still_noise"):
         if train[key] is not None:
             train[key] = _coerce(train[key], float, f"train.{key}")
     for key in ("aggregate", "device", "lr_schedule"):
@@ -1082,8 +1084,9 @@ class _Study:
             "cache": cache.name,
             "prepare": self.config.prepare_config(cell.method.magnify).as_dict(),
         }
+        model = self.model_config(cell)
         training.train(
-            self.model_config(cell),
+            model,
             train_ds,
             dev_ds,
             run_dir,
@@ -1103,6 +1106,9 @@ class _Study:
             weight_decay=t["weight_decay"],
             lr_schedule=t["lr_schedule"],
             max_grad_norm=t["max_grad_norm"],
+            # held frames are a motion cue: only for the LSTM (the plain CNN cannot use them)
+            still_prob=t["still_prob"] if model["architecture"] == "cnn_lstm" else 0.0,
+            still_noise=t["still_noise"],
             data=data,
         )
         threshold = read_threshold(run_dir)

@@ -58,7 +58,77 @@ CHECKPOINT_FORMAT = "antispoof-checkpoint-v1"
 # Training arguments that may change when resuming (they do not change the computation; "epochs" does
 # with the cosine schedule, see _check_resume_config).
 _RESUMABLE_CHANGES = frozenset({"epochs", "patience", "num_workers", "progress", "device"})
+# What runs written before an argument existed did, for the resume check.
+_DEFAULTS_OF_OLDER_RUNS = {"lr_schedule": "constant", "still_prob": 0.0, "still_noise": 0.0}
 LR_SCHEDULES = ("constant", "cosine")
+
+
+# ------------------------------------------------------------------------------------------- augmentation
+
+
+def hold_still(
+    clips: torch.Tensor, labels: torch.Tensor, prob: float, noise: float = 0.0
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Turn bona fide clips into still-picture attacks: one of their frames held for the whole clip.
+
+    The paper's premise is that a photograph shows no facial motion. A live frame held still has
+    exactly the appearance of live frames and the motion of a print on a stand, so the only way to
+    score it as an attack is the motion across frames: this keeps the LSTM from resting on per-frame
+    appearance alone (which the trunk and the CNN loss already give it). Each bona fide clip is
+    replaced with probability ``prob`` by frame ``k`` (uniform) repeated ``T`` times, plus independent
+    Gaussian noise per frame and pixel with a standard deviation drawn uniformly in ``[0, noise]``
+    per clip (a camera filming a still picture still records sensor noise, so "no change at all"
+    must not be the cue). Draws come from torch's global generator, which training seeds and
+    checkpoints.
+
+    Parameters
+    ----------
+    clips : torch.Tensor
+        ``(B, T, 3, H, W)`` float in [0, 1].
+    labels : torch.Tensor
+        ``(B,)`` int, 1 = bona fide, 0 = attack.
+    prob : float
+        In [0, 1]: probability for each bona fide clip.
+    noise : float
+        Largest noise standard deviation, in units of the [0, 1] intensity range.
+
+    Returns
+    -------
+    clips : torch.Tensor
+        Same shape; the held clips replaced (a new tensor when any is, else the input).
+    clip_labels : torch.Tensor
+        ``labels`` with the held clips set to 0 (attack): the LSTM's target.
+    frame_labels : torch.Tensor
+        ``labels`` unchanged: each held frame is still a live frame, the CNN head's target.
+
+    Examples
+    --------
+    >>> clips = torch.rand(4, 8, 3, 16, 16)
+    >>> held, clip_labels, frame_labels = hold_still(clips, torch.tensor([1, 1, 0, 0]), prob=1.0)
+    >>> clip_labels.tolist(), frame_labels.tolist()
+    ([0, 0, 0, 0], [1, 1, 0, 0])
+    >>> bool((held[0] == held[0, :1]).all())
+    True
+    """
+    if not 0.0 <= prob <= 1.0:
+        raise ValueError(f"prob must be in [0, 1], got {prob}")
+    if not noise >= 0.0:
+        raise ValueError(f"noise must be >= 0, got {noise}")
+    b, t = clips.shape[:2]
+    chosen = (labels == 1) & (torch.rand(b) < prob)
+    if not bool(chosen.any()):
+        return clips, labels, labels
+    index = chosen.nonzero().squeeze(1)
+    frame = torch.randint(0, t, (len(index),))
+    held = clips[index, frame].unsqueeze(1).expand(-1, t, -1, -1, -1)
+    if noise > 0:
+        sigma = torch.rand(len(index)) * noise
+        held = (held + torch.randn(held.shape) * sigma.view(-1, 1, 1, 1, 1)).clamp_(0.0, 1.0)
+    clips = clips.clone()
+    clips[index] = held.to(clips.dtype)
+    clip_labels = labels.clone()
+    clip_labels[index] = 0
+    return clips, clip_labels, labels
 
 
 # ------------------------------------------------------------------------------------------------ sampling
@@ -273,6 +343,8 @@ def train(
     weight_decay: float = 0.0,
     lr_schedule: str = "constant",
     max_grad_norm: float | None = None,
+    still_prob: float = 0.0,
+    still_noise: float = 0.0,
     data: Mapping[str, Any] | None = None,
 ) -> Path:
     """Train a model and select the epoch with the lowest dev EER; returns the run directory.
@@ -322,6 +394,11 @@ def train(
         ``epochs``, so a resumed run must keep it.
     max_grad_norm : float or None
         Clip the global gradient norm (off by default).
+    still_prob, still_noise : float
+        :func:`hold_still` on every training batch: each bona fide clip becomes, with probability
+        ``still_prob``, one of its frames held still (plus noise of standard deviation up to
+        ``still_noise``) labelled attack for the LSTM loss (its frames stay bona fide for the CNN
+        loss). Off by default; needs the CNN-LSTM.
     data : dict, optional
         Opaque JSON-serialisable description of the data (cache/protocol identity, magnification
         parameters ...), stored in ``config.json``.
@@ -367,6 +444,8 @@ def _training_args(given: Mapping[str, Any]) -> dict[str, Any]:
             "weight_decay",
             "lr_schedule",
             "max_grad_norm",
+            "still_prob",
+            "still_noise",
             "progress",
         )
     }
@@ -379,11 +458,14 @@ def _training_args(given: Mapping[str, Any]) -> dict[str, Any]:
         raise ValueError(f"num_workers must be a non-negative int, got {args['num_workers']!r}")
     if args["patience"] is not None and (not isinstance(args["patience"], int) or args["patience"] < 1):
         raise ValueError(f"patience must be a positive int or None, got {args['patience']!r}")
-    for name, low in (("lr", 0.0), ("lambda_cnn", 0.0), ("weight_decay", 0.0)):
+    for name, low in (("lr", 0.0), ("lambda_cnn", 0.0), ("weight_decay", 0.0), ("still_noise", 0.0)):
         value = float(args[name])
         if not math.isfinite(value) or value < low or (name == "lr" and value == 0):
             raise ValueError(f"{name} must be a finite number {'>' if name == 'lr' else '>='} 0, got {args[name]!r}")
         args[name] = value
+    if not 0.0 <= float(args["still_prob"]) <= 1.0:
+        raise ValueError(f"still_prob must be in [0, 1], got {args['still_prob']!r}")
+    args["still_prob"] = float(args["still_prob"])
     if args["max_grad_norm"] is not None and not float(args["max_grad_norm"]) > 0:
         raise ValueError(f"max_grad_norm must be positive or None, got {args['max_grad_norm']!r}")
     if args["lr_schedule"] not in LR_SCHEDULES:
@@ -404,7 +486,7 @@ def _check_resume_config(stored: Mapping[str, Any], requested_model: ModelConfig
             raise ValueError(f"resume: model config {key!r} is {value!r} but the run has {stored_model.get(key)!r}")
     for key, value in args.items():
         fixed = key not in _RESUMABLE_CHANGES or (key == "epochs" and args["lr_schedule"] == "cosine")
-        had = stored["training"].get(key, "constant" if key == "lr_schedule" else None)  # runs from before schedules
+        had = stored["training"].get(key, _DEFAULTS_OF_OLDER_RUNS.get(key))
         if fixed and had != value:
             raise ValueError(f"resume: training argument {key!r} is {value!r} but the run has {had!r}")
     if stored.get("data", {}) != data:
@@ -425,6 +507,8 @@ def _train(
     if args["amp"] and not use_amp and is_main:
         warnings.warn("amp=True needs CUDA: training in float32 on the CPU", stacklevel=3)
     requested = ModelConfig.from_dict(model_config)
+    if args["still_prob"] > 0 and requested.architecture != "cnn_lstm":
+        raise ValueError("still_prob needs the CNN-LSTM: a per-frame model cannot tell a held frame from a live one")
     last_path, best_path = out_dir / "last.pt", out_dir / "best.pt"
     metrics_path, config_path = out_dir / "metrics.jsonl", out_dir / "config.json"
 
@@ -513,11 +597,15 @@ def _train(
         sums = [0.0, 0.0, 0.0, 0.0]  # total, lstm, cnn, clips
         bar = tqdm(loader, desc=f"epoch {epoch}/{args['epochs']}", disable=not show, leave=False)
         for step, (clips, labels, _) in enumerate(bar):
+            labels = torch.as_tensor(labels).long()
+            frame_labels = labels
+            if args["still_prob"] > 0:  # on the CPU: the same draws whatever the device
+                clips, labels, frame_labels = hold_still(clips, labels, args["still_prob"], args["still_noise"])
             clips = clips.to(device, non_blocking=True).float()
-            labels = torch.as_tensor(labels).to(device).long()
+            labels, frame_labels = labels.to(device), frame_labels.to(device)
             with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
                 output = net(clips)
-            terms = model.loss(output, labels, lambda_cnn=args["lambda_cnn"])
+            terms = model.loss(output, labels, lambda_cnn=args["lambda_cnn"], frame_labels=frame_labels)
             if not torch.isfinite(terms.total):
                 raise FloatingPointError(f"loss is {float(terms.total)} at epoch {epoch} step {step}: lower lr?")
             optimizer.zero_grad(set_to_none=True)

@@ -273,6 +273,11 @@ def _protocol_ids(index: dict, protocol: str | None) -> dict[str, list[str]]:
     help="Learned linear map of the flattened pool features to this size before the LSTM (default: none, the paper).",
 )
 @click.option(
+    "--temporal-delta",
+    is_flag=True,
+    help="Feed the LSTM each frame's features and their change since the previous frame (not in the paper).",
+)
+@click.option(
     "--trunk-channels",
     help="Channels of the small backbone's stages, comma-separated, one conv + pool each (default 32,64,128,128).",
 )
@@ -301,6 +306,22 @@ def _protocol_ids(index: dict, protocol: str | None) -> dict[str, list[str]]:
     help="With --augment: translate each clip by up to this many pixels (one offset per clip).",
 )
 @click.option(
+    "--augment-still",
+    "still_prob",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    show_default=True,
+    help="Probability that a bona fide training clip becomes one of its frames held still, labelled attack "
+    "(a photo shows no facial motion): the LSTM must then use the motion across frames.",
+)
+@click.option(
+    "--still-noise",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    help="With --augment-still: per-frame noise of standard deviation up to this (intensity range 0-1).",
+)
+@click.option(
     "--workers", "num_workers", type=click.IntRange(min=0), default=0, show_default=True, help="DataLoader workers."
 )
 @click.option("--resume", is_flag=True, help="Continue the run in --out exactly where it stopped.")
@@ -315,6 +336,7 @@ def train(
     attention: str,
     hidden_size: int,
     projection_dim: int | None,
+    temporal_delta: bool,
     trunk_channels: str | None,
     epochs: int,
     batch_size: int,
@@ -328,6 +350,8 @@ def train(
     amp: bool,
     augment: bool,
     augment_shift: int,
+    still_prob: float,
+    still_noise: float,
     num_workers: int,
     resume: bool,
     quiet: bool,
@@ -364,6 +388,7 @@ def train(
         "attention": attention,
         "hidden_size": hidden_size,
         "projection_dim": projection_dim,
+        "temporal_delta": temporal_delta,
         **channels,
         "weights": str(Path(pretrained).resolve()) if pretrained else None,
     }
@@ -388,6 +413,8 @@ def train(
         lr_schedule=lr_schedule,
         weight_decay=weight_decay,
         lambda_cnn=lambda_cnn,
+        still_prob=still_prob,
+        still_noise=still_noise,
         seed=seed,
         device=device,
         amp=amp,
@@ -452,6 +479,14 @@ def evaluate(
                 if isinstance(m.get(k), float)
             )
         )
+        still = report.get("still_check")
+        if still:
+            click.echo(
+                f"still check: bona fide test videos score {still['bonafide_mean_score']:.3f} on average, "
+                f"{still['held_mean_score']:.3f} with their middle frame held still; "
+                f"{still['held_accepted']:.1%} of the held ones are accepted",
+                err=True,
+            )
         click.echo(f"report: {', '.join(str(p) for p in files.values())}", err=True)
 
 

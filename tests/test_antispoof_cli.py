@@ -59,7 +59,8 @@ def face_in_first_frame(path):
 
 
 TRAIN_OPTIONS = ("--backbone", "small", "--batch-size", 8, "--hidden-size", 8, "--lr", 1e-3,
-                 "--trunk-channels", "8,16,16", "--projection-dim", 12, "--weight-decay", 1e-4, "-q")  # fmt: skip
+                 "--trunk-channels", "8,16,16", "--projection-dim", 12, "--weight-decay", 1e-4, "--temporal-delta",
+                 "--augment-still", 0.5, "--still-noise", 0.01, "-q")  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -144,6 +145,8 @@ def test_train_writes_a_run(flow):
     assert config["model"]["trunk"] == "small" and config["model"]["image_size"] == [SIZE, SIZE]
     assert config["model"]["num_frames"] == CLIP_LEN and config["model"]["hidden_size"] == 8
     assert config["model"]["trunk_channels"] == [8, 16, 16] and config["model"]["projection_dim"] == 12
+    assert config["model"]["temporal_delta"] is True
+    assert config["training"]["still_prob"] == 0.5 and config["training"]["still_noise"] == 0.01
     assert index["config"]["warmup"] == 0.2
     assert config["data"]["prepare"] == index["config"] and config["data"]["dataset"] == "replay-attack"
     assert config["data"]["cache"] == str(cache_dir.resolve())
@@ -202,6 +205,12 @@ def test_evaluate_writes_report_and_figures(flow, capsys):
     assert (print_report["test"]["n_bonafide"], print_report["test"]["n_attack"]) == (4, 4)
     assert list(print_report["test"]["apcer_per_attack_type"]) == ["print"]
     assert "report: " in err
+    still = print_report["still_check"]
+    assert still["n_videos"] == 4 and 0 <= still["held_accepted"] <= 1
+    live = [v["score"] for v in print_report["videos"] if v["label"] == 1]
+    assert still["bonafide_mean_score"] == pytest.approx(np.mean(live))
+    assert re.search(r"still check: bona fide test videos score \d\.\d{3} on average, \d\.\d{3} with their middle "
+                     r"frame held still; \d+\.\d% of the held ones are accepted", err), err  # fmt: skip
 
 
 def test_predict_scores_videos(flow, capsys):

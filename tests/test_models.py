@@ -144,6 +144,27 @@ def test_lstm_input_is_the_flattened_last_pool_with_its_spatial_layout():
     torch.testing.assert_close(seen[0], fmap.reshape(2, 4, 8, 4, 4).flatten(2))
 
 
+def test_temporal_delta_feeds_the_lstm_each_frame_and_its_change():
+    model = build_model({**TINY, "attention": "soft", "projection_dim": 6, "temporal_delta": True}).eval()
+    assert model.lstm.input_size == 2 * 6
+    seen = []
+    model.lstm.register_forward_hook(lambda m, inp, out: seen.append(inp[0]))
+    x = clips(b=3)
+    with torch.no_grad():
+        model(x)
+        projected = model.projection(model.trunk(model.normalize(x.flatten(0, 1))).flatten(1)).view(3, 4, 6)
+        model(x[:, :1].expand_as(x).contiguous())  # a clip whose frames are all the same
+    torch.testing.assert_close(seen[0][..., :6], projected)
+    torch.testing.assert_close(seen[0][:, 0, 6:], torch.zeros(3, 6))
+    torch.testing.assert_close(seen[0][:, 1:, 6:], projected[:, 1:] - projected[:, :-1])
+    assert seen[1][..., 6:].abs().max() == 0 and seen[1][..., :6].abs().max() > 0
+    # without the projection the difference is taken on the flattened pool itself
+    plain = build_model({**TINY, "temporal_delta": True})
+    assert plain.lstm.input_size == 2 * 8 * 4 * 4
+    with pytest.raises(ValueError, match="temporal_delta must be True or False"):
+        build_model({**TINY, "temporal_delta": 1})
+
+
 def test_combined_loss_equals_its_parts():
     torch.manual_seed(3)
     model = build_model({**TINY, "attention": "soft"})
@@ -157,6 +178,13 @@ def test_combined_loss_equals_its_parts():
     torch.testing.assert_close(terms.cnn, cnn)
     torch.testing.assert_close(terms.total, lstm + 0.3 * cnn)
     torch.testing.assert_close(model.loss(out, labels, lambda_cnn=0.0).total, lstm)
+    # frame labels apart from clip labels (a live frame held still is an attack clip of live frames)
+    frames = torch.tensor([1, 1, 1])
+    split = combined_loss(out, labels, lambda_cnn=0.3, frame_labels=frames)
+    per_frame = [F.cross_entropy(out.frame_logits[b, t][None], frames[b][None]) for b in range(3) for t in range(4)]
+    torch.testing.assert_close(split.lstm, lstm)
+    torch.testing.assert_close(split.cnn, torch.stack(per_frame).mean())
+    torch.testing.assert_close(split.total, lstm + 0.3 * split.cnn)
 
 
 def test_frame_cnn_scores_are_mean_frame_probabilities():
@@ -218,7 +246,8 @@ def test_bad_inputs_and_configs():
 
 def test_config_round_trip_through_json():
     torch.manual_seed(5)
-    model = build_model({**TINY, "attention": "soft", "num_layers": 2, "projection_dim": 6}).eval()
+    config = {**TINY, "attention": "soft", "num_layers": 2, "projection_dim": 6, "temporal_delta": True}
+    model = build_model(config).eval()
     saved = json.loads(json.dumps(model.config.to_dict()))
     assert ModelConfig.from_dict(saved) == model.config
     clone = build_model(saved, load_weights=False).eval()

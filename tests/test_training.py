@@ -11,7 +11,7 @@ from torch.utils.data import Dataset
 from antispoof import metrics as M
 from antispoof.evaluation import evaluate, load_model, predict_clips, score_clips, write_report
 from antispoof.models import build_model
-from antispoof.training import EpochSampler, seed_everything, train
+from antispoof.training import EpochSampler, hold_still, seed_everything, train
 
 T, SIZE = 4, 32
 TINY = dict(
@@ -254,6 +254,81 @@ def test_training_input_errors(tmp_path):
         train({**frame_cfg, "hidden_size": 3}, no_labels, dev_set, run, epochs=2, resume=True, **FAST)
 
 
+def test_hold_still_turns_bona_fide_clips_into_still_attacks():
+    g = torch.Generator().manual_seed(0)
+    clips = torch.rand(6, T, 3, 8, 8, generator=g)
+    labels = torch.tensor([1, 0, 1, 0, 1, 1])
+    torch.manual_seed(1)
+    held, clip_labels, frame_labels = hold_still(clips, labels, prob=1.0)
+    assert clip_labels.tolist() == [0] * 6 and torch.equal(frame_labels, labels)
+    for i in range(6):
+        if labels[i] == 0:  # attacks untouched
+            assert torch.equal(held[i], clips[i])
+        else:  # one of the clip's own frames, for every time step
+            assert (held[i] == held[i, :1]).all()
+            assert any(torch.equal(held[i, 0], clips[i, k]) for k in range(T))
+    assert held is not clips and torch.equal(clips, torch.rand(6, T, 3, 8, 8, generator=g.manual_seed(0)))
+    # prob 0: nothing changes and no copy is made
+    same, same_labels, _ = hold_still(clips, labels, prob=0.0)
+    assert same is clips and torch.equal(same_labels, labels)
+    # the share of bona fide clips held follows prob
+    many = torch.ones(20000, dtype=torch.long)
+    _, drawn, _ = hold_still(torch.zeros(20000, 2, 3, 1, 1), many, prob=0.3)
+    assert abs(float((drawn == 0).float().mean()) - 0.3) < 4 * (0.3 * 0.7 / 20000) ** 0.5
+    # noise: independent per frame, standard deviation at most `noise`, values kept in [0, 1]
+    flat = torch.full((200, T, 3, 8, 8), 0.5)
+    noisy, _, _ = hold_still(flat, torch.ones(200, dtype=torch.long), prob=1.0, noise=0.02)
+    per_clip = (noisy - 0.5).flatten(1).std(dim=1)
+    assert per_clip.max() <= 0.02 * 1.1 and per_clip.mean() == pytest.approx(0.01, rel=0.15)
+    assert not torch.equal(noisy[:, 0], noisy[:, 1]) and 0 <= noisy.min() and noisy.max() <= 1
+    with pytest.raises(ValueError, match="prob must be in"):
+        hold_still(clips, labels, prob=1.5)
+
+
+def test_still_frames_with_temporal_delta_teach_the_lstm_motion(tmp_path):
+    # Bona fide clips flicker; held still they look like one bona fide frame. Trained with held clips as
+    # attacks, the model must score a bona fide clip far above its own frames held still.
+    train_set, dev_set, test_set = make_data()
+    config = {**TINY, "temporal_delta": True}
+    run = train(config, train_set, dev_set, tmp_path / "still", epochs=6, patience=None, still_prob=0.5,
+                still_noise=0.01, **FAST)  # fmt: skip
+    stored = json.loads((run / "config.json").read_text())
+    assert stored["training"]["still_prob"] == 0.5 and stored["model"]["temporal_delta"] is True
+    model = load_model(run)
+    live = torch.stack([clip for clip, label, _ in test_set if label == 1])
+    with torch.no_grad():
+        moving = model(live).scores
+        held = model(live[:, 1:2].expand_as(live).contiguous()).scores
+    assert float((moving - held).min()) > 0.3, (moving, held)
+    # resumable exactly, like every other argument; refused for the frame CNN
+    part = train(config, train_set, dev_set, tmp_path / "part", epochs=2, patience=None, still_prob=0.5,
+                 still_noise=0.01, **FAST)  # fmt: skip
+    train(config, train_set, dev_set, part, epochs=3, patience=None, still_prob=0.5, still_noise=0.01,
+          resume=True, **FAST)  # fmt: skip
+    full = train(config, train_set, dev_set, tmp_path / "full", epochs=3, patience=None, still_prob=0.5,
+                 still_noise=0.01, **FAST)  # fmt: skip
+    a, b = (torch.load(r / "last.pt", weights_only=True)["model"] for r in (full, part))
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    with pytest.raises(ValueError, match="resume: training argument 'still_prob' is 0.25"):
+        train(config, train_set, dev_set, full, epochs=4, resume=True, still_prob=0.25, still_noise=0.01, **FAST)
+    with pytest.raises(ValueError, match="still_prob needs the CNN-LSTM"):
+        train({**TINY, "architecture": "frame_cnn"}, train_set, dev_set, tmp_path / "f", epochs=1, still_prob=0.5,
+              **FAST)  # fmt: skip
+    with pytest.raises(ValueError, match="still_prob must be in"):
+        train(config, train_set, dev_set, tmp_path / "g", epochs=1, still_prob=2.0, **FAST)
+
+
+def test_runs_from_before_the_still_augmentation_still_resume(tmp_path):
+    train_set, dev_set, _ = make_data()
+    run = train(TINY, train_set, dev_set, tmp_path / "old", epochs=1, **FAST)
+    config = json.loads((run / "config.json").read_text())
+    for key in ("still_prob", "still_noise"):
+        del config["training"][key]
+    (run / "config.json").write_text(json.dumps(config))
+    train(TINY, train_set, dev_set, run, epochs=2, resume=True, **FAST)
+    assert len((run / "metrics.jsonl").read_text().splitlines()) == 2
+
+
 def test_early_stopping(tmp_path):
     train_set, dev_set, _ = make_data()
     # lr 0 is refused; a tiny lr makes no dev progress after the first epoch, so patience 1 stops at 2.
@@ -298,6 +373,18 @@ def test_evaluate_and_write_report(trained_run, tmp_path):
     assert len(report["attention_examples"]) == 4
     for example in report["attention_examples"]:
         assert len(example["weights"]) == T and sum(example["weights"]) == pytest.approx(1.0, abs=1e-5)
+    # The still check: every bona fide clip with its middle frame (index T // 2) held, video means.
+    live_ids = sorted({vid for _, label, vid in test_set.items if label == 1})
+    held = [
+        score_clips(model, torch.stack([c[T // 2].expand_as(c) for c, _, v in test_set.items if v == vid])).mean()
+        for vid in live_ids
+    ]
+    still = report["still_check"]
+    assert still["n_videos"] == len(live_ids) == 4 and still["frame"] == "middle"
+    assert still["held_mean_score"] == pytest.approx(np.mean(held), abs=1e-6)
+    assert still["held_accepted"] == np.mean(np.asarray(held) >= threshold)
+    assert still["bonafide_mean_score"] == pytest.approx(np.mean(b))
+    assert evaluate(run, test_set, device="cpu", still_check=False)["still_check"] is None
 
     written = write_report(report, tmp_path / "report")
     assert set(written) == {"report", "roc", "det", "score_histogram", "attention"}

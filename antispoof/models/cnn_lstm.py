@@ -79,6 +79,13 @@ class ModelConfig:
     projection_dim : int or None
         If set, a learned linear map from the flattened pool features (C*h*w) to this size feeds the
         LSTM; None connects the flattened last pool directly, as in the paper.
+    temporal_delta : bool
+        If True the LSTM reads ``[x_t, x_t - x_{t-1}]`` (``x_0``'s difference is 0) instead of ``x_t``,
+        where ``x_t`` is frame t's flattened pool (after the projection, if any): the change between
+        frames as an input of its own. Not in the paper (default False). An LSTM given only ``x_t``
+        has to learn to difference its inputs, which a small training set does not teach it: trained to
+        tell bona fide clips from one of their frames held still (``hold_still``), the paper's model
+        stayed at chance on that pair (``docs/training.md``).
     hidden_size, num_layers : int
         LSTM size.
     attention : {"paper", "soft", "none"}
@@ -103,6 +110,7 @@ class ModelConfig:
     image_size: tuple[int, int] = (224, 224)
     num_frames: int = 16
     projection_dim: int | None = None
+    temporal_delta: bool = False
     hidden_size: int = 256
     num_layers: int = 1
     attention: str = "paper"
@@ -134,6 +142,8 @@ class ModelConfig:
             raise ValueError(f"trunk_channels must be positive, got {self.trunk_channels}")
         if not 0.0 <= float(self.dropout) < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+        if not isinstance(self.temporal_delta, bool):
+            raise ValueError(f"temporal_delta must be True or False, got {self.temporal_delta!r}")
         if self.weights is not None and self.trunk != "vgg16":
             raise ValueError(f"pretrained weights need trunk='vgg16', got trunk={self.trunk!r}")
 
@@ -332,14 +342,19 @@ def frame_loss(frame_logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor
     return F.cross_entropy(frame_logits.float().reshape(b * t, k), labels.long().repeat_interleave(t))
 
 
-def combined_loss(output: ModelOutput, labels: torch.Tensor, lambda_cnn: float = 1.0) -> LossTerms:
+def combined_loss(
+    output: ModelOutput, labels: torch.Tensor, lambda_cnn: float = 1.0, frame_labels: torch.Tensor | None = None
+) -> LossTerms:
     """The paper's joint loss ``L = L_lstm + lambda_cnn * L_cnn``.
 
     ``L_lstm`` is the cross-entropy of the clip logits (after attention), ``L_cnn`` the mean per-frame
     cross-entropy of the CNN head (see :func:`frame_loss`). ``labels`` is ``(B,)`` int, 1 = bona fide.
+    ``frame_labels`` ``(B,)``, default ``labels``: what each clip's frames are, when that differs from
+    what the clip is (a bona fide frame held still is a live frame in an attack clip, see
+    :func:`antispoof.training.hold_still`).
     """
     lstm = F.cross_entropy(output.logits.float(), labels.long())
-    cnn = frame_loss(output.frame_logits, labels)
+    cnn = frame_loss(output.frame_logits, labels if frame_labels is None else frame_labels)
     return LossTerms(total=lstm + float(lambda_cnn) * cnn, lstm=lstm, cnn=cnn)
 
 
@@ -375,7 +390,8 @@ class CNNLSTM(nn.Module):
     """Tu et al.'s joint CNN-LSTM with attention and a per-frame CNN head (build with :func:`build_model`).
 
     Pipeline per clip: normalise -> trunk on every frame -> last pool ``(C, h, w)`` flattened C-major
-    (spatial layout kept, no global pooling) -> optional linear projection -> LSTM -> attention over
+    (spatial layout kept, no global pooling) -> optional linear projection -> (optionally with its
+    frame-to-frame difference, ``temporal_delta``) -> LSTM -> attention over
     the hidden states -> dropout -> linear -> 2 logits. In parallel the CNN head classifies every frame
     from the same feature map.
 
@@ -398,7 +414,7 @@ class CNNLSTM(nn.Module):
             self.projection = None
             lstm_input = self.feature_size
         self.lstm = nn.LSTM(
-            lstm_input,
+            2 * lstm_input if config.temporal_delta else lstm_input,
             config.hidden_size,
             num_layers=config.num_layers,
             batch_first=True,
@@ -421,14 +437,23 @@ class CNNLSTM(nn.Module):
         sequence = features.flatten(1).view(b, t, self.feature_size)  # pool5 flattened C-major
         if self.projection is not None:
             sequence = self.projection(sequence)
+        if self.config.temporal_delta:
+            delta = torch.cat([torch.zeros_like(sequence[:, :1]), sequence.diff(dim=1)], dim=1)
+            sequence = torch.cat([sequence, delta], dim=-1)
         hidden, _ = self.lstm(sequence)  # (B, T, hidden)
         context, alpha = self.attention(hidden)
         logits = self.classifier(self.dropout(context))
         return ModelOutput(logits=logits, frame_logits=frame_logits, attention=alpha)
 
-    def loss(self, output: ModelOutput, labels: torch.Tensor, lambda_cnn: float = 1.0) -> LossTerms:
+    def loss(
+        self,
+        output: ModelOutput,
+        labels: torch.Tensor,
+        lambda_cnn: float = 1.0,
+        frame_labels: torch.Tensor | None = None,
+    ) -> LossTerms:
         """:func:`combined_loss`: ``L_lstm + lambda_cnn * L_cnn``."""
-        return combined_loss(output, labels, lambda_cnn)
+        return combined_loss(output, labels, lambda_cnn, frame_labels)
 
 
 class FrameCNN(nn.Module):
@@ -458,9 +483,16 @@ class FrameCNN(nn.Module):
         logits = torch.logsumexp(torch.log_softmax(frame_logits.float(), dim=-1), dim=1) - math.log(t)
         return ModelOutput(logits=logits, frame_logits=frame_logits, attention=None)
 
-    def loss(self, output: ModelOutput, labels: torch.Tensor, lambda_cnn: float = 1.0) -> LossTerms:
-        """Per-frame cross-entropy; ``lambda_cnn`` is accepted for a uniform API and ignored."""
-        cnn = frame_loss(output.frame_logits, labels)
+    def loss(
+        self,
+        output: ModelOutput,
+        labels: torch.Tensor,
+        lambda_cnn: float = 1.0,
+        frame_labels: torch.Tensor | None = None,
+    ) -> LossTerms:
+        """Per-frame cross-entropy against ``frame_labels`` (default ``labels``); ``lambda_cnn`` is accepted
+        for a uniform API and ignored."""
+        cnn = frame_loss(output.frame_logits, labels if frame_labels is None else frame_labels)
         return LossTerms(total=cnn, lstm=None, cnn=cnn)
 
 
