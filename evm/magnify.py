@@ -26,7 +26,6 @@ changing the result (up to float32 rounding):
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Sequence
 from typing import Literal
 
@@ -45,6 +44,7 @@ from .temporal import (
     ideal_bandpass,
     iir_rates_from_band,
 )
+from .validation import real as _real
 
 PyramidKind = Literal["laplacian", "gaussian"]
 TemporalKind = Literal["butterworth", "ideal", "iir"]
@@ -57,17 +57,6 @@ _NO_ROWS = np.empty((0, 0), np.float32)
 _NO_SOS = np.empty((0, 6), np.float32)
 _NO_STATE = np.empty((0, 2, 0), np.float32)
 _NO_MIX = np.empty((0, 0), np.float32)
-
-
-def _real(value, name: str, *, minimum: float | None = None, strict: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{name} must be a number, got {value!r}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}")
-    if minimum is not None and (value <= minimum if strict else value < minimum):
-        raise ValueError(f"{name} must be {'>' if strict else '>='} {minimum:g}, got {value:g}")
-    return value
 
 
 def laplacian_gains(

@@ -29,7 +29,6 @@ passes the band at half amplitude.
 from __future__ import annotations
 
 import math
-import numbers
 from typing import Literal
 
 import numpy as np
@@ -37,6 +36,7 @@ import scipy.fft
 import scipy.signal
 
 from . import _kernels
+from .validation import real
 
 Compat = Literal["mit"] | None
 
@@ -44,15 +44,6 @@ Compat = Literal["mit"] | None
 def _check_compat(compat) -> None:
     if compat not in (None, "mit"):
         raise ValueError(f"compat must be None or 'mit', got {compat!r}")
-
-
-def _number(value, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{name} must be a number, got {value!r}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}")
-    return value
 
 
 def check_band(low: float, high: float, fps: float) -> tuple[float, float, float]:
@@ -63,9 +54,9 @@ def check_band(low: float, high: float, fps: float) -> tuple[float, float, float
     ValueError
         Unless ``0 < low < high < fps / 2``.
     """
-    fps = _number(fps, "fps")
-    low = _number(low, "low")
-    high = _number(high, "high")
+    fps = real(fps, "fps")
+    low = real(low, "low")
+    high = real(high, "high")
     if fps <= 0:
         raise ValueError(f"fps must be positive, got {fps:g}")
     if low >= high:
@@ -260,8 +251,8 @@ def first_order_iir(r1: float, r2: float) -> SOSFilter:
     SOSFilter
         One biquad: ``(r1 - r2)(1 - z^-1) / ((1 - (1-r1) z^-1)(1 - (1-r2) z^-1))``.
     """
-    r1 = _number(r1, "r1")
-    r2 = _number(r2, "r2")
+    r1 = real(r1, "r1")
+    r2 = real(r2, "r2")
     if not (0 < r2 < r1 <= 1):
         raise ValueError(f"IIR rates need 0 < r2 < r1 <= 1, got r1={r1:g}, r2={r2:g}")
     p1, p2 = 1.0 - r1, 1.0 - r2
