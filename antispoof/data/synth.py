@@ -1003,7 +1003,8 @@ def _write_clip(ctx: _WriteContext, clip) -> None:
     path, face = ctx.root / clip.rel, ctx.root / clip.face
     path.parent.mkdir(parents=True, exist_ok=True)
     face.parent.mkdir(parents=True, exist_ok=True)
-    with VideoWriter(path, ctx.fps, crf=20, preset="veryfast", overwrite=ctx.overwrite) as writer:
+    # deterministic: the tree must be the same bytes on every run and whatever the number of workers
+    with VideoWriter(path, ctx.fps, crf=20, preset="veryfast", deterministic=True, overwrite=ctx.overwrite) as writer:
         writer.write(frames)
     if ctx.layout == "replay-attack":
         write_replay_face(face, boxes)
