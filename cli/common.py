@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import os
 import signal
 import sys
 import threading
+import warnings
 
 import click
 
@@ -59,6 +61,7 @@ def run(group: click.Group, prog: str, argv: list[str] | None = None) -> None:
     from evm.io import VideoError
 
     handle_signals()
+    warnings.showwarning = _show_warning
     try:
         rv = group.main(args=argv, prog_name=prog, standalone_mode=False)
     except click.exceptions.Exit as exc:
@@ -89,9 +92,36 @@ def run(group: click.Group, prog: str, argv: list[str] | None = None) -> None:
     sys.exit(rv if isinstance(rv, int) else 0)
 
 
+class FiniteFloat(click.FloatRange):
+    """A float option that refuses NaN and infinities (click's FloatRange lets both through)."""
+
+    name = "finite float"
+
+    def convert(self, value, param, ctx):
+        rv = click.FLOAT.convert(value, param, ctx)
+        if not math.isfinite(rv):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return super().convert(rv, param, ctx)
+
+
+def finite(min=None, max=None, *, min_open: bool = False, max_open: bool = False) -> FiniteFloat:  # noqa: A002
+    """Click type: a finite float in the given range."""
+    return FiniteFloat(min=min, max=max, min_open=min_open, max_open=max_open)
+
+
 def show_progress(quiet: bool) -> bool:
     """Progress bars only on an interactive terminal: in logs they are noise."""
     return not quiet and sys.stderr.isatty()
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    # Warnings are for users here: one line, no source location.
+    prog = os.path.basename(sys.argv[0]) or "evm"
+    text = " ".join(str(message).split())
+    try:
+        click.echo(f"{prog}: warning: {text}", err=True)
+    except (OSError, ValueError):  # stderr closed
+        pass
 
 
 def _one_line(exc: BaseException) -> str:

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import click
 
-from cli.common import run, show_progress
+from cli.common import finite, run, show_progress
 
 MODES = {"motion": "laplacian", "color": "gaussian", "colour": "gaussian"}
+POSITIVE = finite(min=0, min_open=True)
 
 
 def _apply(options, f):
@@ -30,9 +31,9 @@ def magnify_options(f):
 
 MAGNIFICATION_OPTIONS = [
     click.option("--preset", help="Named settings (see `evm presets`); other options override them."),
-    click.option("--alpha", type=float, help="Amplification factor (default 10; 10-60 motion, 50-150 colour)."),
-    click.option("--low", type=float, help="Lower edge of the temporal band, Hz (default 0.4)."),
-    click.option("--high", type=float, help="Upper edge of the temporal band, Hz (default 3.0)."),
+    click.option("--alpha", type=finite(), help="Amplification factor (default 10; 10-60 motion, 50-150 colour)."),
+    click.option("--low", type=POSITIVE, help="Lower edge of the temporal band, Hz (default 0.4)."),
+    click.option("--high", type=POSITIVE, help="Upper edge of the temporal band, Hz (default 3.0)."),
     click.option("--mode", type=click.Choice(sorted(MODES)), help="motion: Laplacian pyramid; color: Gaussian."),
     click.option(
         "--filter",
@@ -42,15 +43,15 @@ MAGNIFICATION_OPTIONS = [
     ),
     click.option("--order", type=int, help="Butterworth order (default 1)."),
     click.option("--levels", type=int, help="Pyramid levels (motion: entries incl. residual; color: halvings)."),
-    click.option("--lambda-c", "lambda_c", type=float, help="Cutoff wavelength in pixels (default 16)."),
-    click.option("--chroma-attenuation", type=float, help="Gain on I/Q of the added signal (default 0.1)."),
-    click.option("--r1", type=float, help="IIR rate of the fast low-pass (with --r2)."),
-    click.option("--r2", type=float, help="IIR rate of the slow low-pass (with --r1)."),
+    click.option("--lambda-c", "lambda_c", type=POSITIVE, help="Cutoff wavelength in pixels (default 16)."),
+    click.option("--chroma-attenuation", type=finite(min=0), help="Gain on I/Q of the added signal (default 0.1)."),
+    click.option("--r1", type=finite(min=0, max=1, min_open=True), help="IIR rate of the fast low-pass (with --r2)."),
+    click.option("--r2", type=finite(min=0, max=1, min_open=True), help="IIR rate of the slow low-pass (with --r1)."),
     click.option("--compat", type=click.Choice(["mit"]), help="Reproduce the MIT reference code's conventions."),
     click.option(
         "--fps",
         "sample_fps",
-        type=float,
+        type=POSITIVE,
         help="Sampling rate to assume, for high-speed footage stored at a playback rate.",
     ),
 ]
@@ -59,9 +60,9 @@ FILE_OPTIONS = [
     click.option("--encoder-preset", default="medium", show_default=True, help="x264 speed preset."),
     click.option("--codec", help="Encoder (default libx264; ffv1 for .mkv)."),
     click.option("--side-by-side", is_flag=True, help="Write original | magnified."),
-    click.option("--start", type=click.FloatRange(min=0), default=0.0, help="Start at this second."),
-    click.option("--duration", type=click.FloatRange(min=0, min_open=True), help="Seconds to process."),
-    click.option("--scale", type=click.FloatRange(min=0, min_open=True), default=1.0, help="Resize first."),
+    click.option("--start", type=finite(min=0), default=0.0, help="Start at this second."),
+    click.option("--duration", type=POSITIVE, help="Seconds to process."),
+    click.option("--scale", type=finite(min=0, max=16, min_open=True), default=1.0, help="Resize first."),
     click.option("--no-audio", is_flag=True, help="Do not copy the input's audio."),
     click.option("--overwrite", is_flag=True, help="Replace existing outputs."),
 ]
@@ -90,7 +91,8 @@ def params_from_options(opts: dict):
         r2=opts.get("r2"),
         compat=opts.get("compat"),
     )
-    return params, opts.get("sample_fps") or preset_fps
+    sample_fps = opts.get("sample_fps")
+    return params, sample_fps if sample_fps is not None else preset_fps
 
 
 def file_options(opts: dict, sample_fps: float | None) -> dict:
@@ -274,11 +276,13 @@ def _check_settings_on(path: Path, params, sample_fps: float | None, scale: floa
 @main_group.command()
 @click.argument("src", type=click.Path(path_type=Path))
 @click.option("--roi", help="Region x,y,w,h in pixels (default: the whole frame).")
-@click.option("--low", type=float, default=0.1, show_default=True, help="Search the peak from this frequency (Hz).")
-@click.option("--high", type=float, help="... up to this frequency (Hz); default Nyquist.")
+@click.option(
+    "--low", type=finite(min=0), default=0.1, show_default=True, help="Search the peak from this frequency (Hz)."
+)
+@click.option("--high", type=POSITIVE, help="... up to this frequency (Hz); default Nyquist.")
 @click.option("-o", "--output", "plot", type=click.Path(path_type=Path), help="Write a plot (PNG).")
-@click.option("--start", type=click.FloatRange(min=0), default=0.0)
-@click.option("--duration", type=click.FloatRange(min=0, min_open=True))
+@click.option("--start", type=finite(min=0), default=0.0)
+@click.option("--duration", type=POSITIVE)
 @click.option("--overwrite", is_flag=True)
 @click.option("--json", "as_json", is_flag=True)
 def spectrum(

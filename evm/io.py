@@ -24,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from . import validation
+
 #: Containers and codecs the writer supports, by output suffix.
 LOSSLESS_SUFFIXES = (".mkv", ".npy")
 
@@ -41,7 +43,7 @@ class VideoInfo:
     height: int
     fps: float  # average frame rate
     fps_exact: str  # the average rate as a fraction, e.g. "30000/1001"
-    frames: int  # counted from the container when it says, else estimated from the duration
+    frames: int  # from the container's header when it says, else the number of video packets
     frames_exact: bool
     duration: float  # seconds
     rotation: int  # degrees counter-clockwise applied for display
@@ -65,7 +67,9 @@ def _open(path: str | os.PathLike):
     if path.stat().st_size == 0:
         raise VideoError(f"{path}: empty file")
     try:
-        container = av.open(str(path))
+        # Local files only: a playlist (.m3u8) or concat list inside a dataset tree must not make
+        # FFmpeg fetch from the network (network sources, if ever supported, are asked for explicitly).
+        container = av.open(str(path), container_options={"protocol_whitelist": "file"})
     except Exception as exc:  # PyAV raises many error types for unreadable input
         raise VideoError(f"{path}: not a readable video ({_reason(exc)})") from None
     if not container.streams.video:
@@ -111,22 +115,24 @@ def probe(path: str | os.PathLike, *, check_timestamps: int = 120) -> VideoInfo:
         elif container.duration:
             duration = container.duration / 1_000_000
         frames = int(stream.frames or 0)
-        exact = frames > 0
-        if not exact:
-            frames = int(round(duration * rate))
-        rotation, pts, decoded = 0, [], False
+        # Without a count in the header, the video packets are counted (no decoding): an estimate
+        # from the duration is wrong when another stream (audio) is longer than the video.
+        count_packets = frames <= 0
+        rotation, pts, decoded, packets = 0, [], False, 0
         try:
             # Timestamps come from the packets (no decoding); one frame is decoded, which proves the
             # stream decodes and carries the display rotation.
             for packet in container.demux(stream):
-                if packet.pts is not None:
+                if packet.size:
+                    packets += 1
+                if packet.pts is not None and len(pts) < check_timestamps:
                     pts.append(packet.pts)
                 if not decoded:
                     for frame in packet.decode():
                         rotation = int(round(getattr(frame, "rotation", 0) or 0))
                         decoded = True
                         break
-                if len(pts) >= check_timestamps and decoded:
+                if len(pts) >= check_timestamps and decoded and not count_packets:
                     break
             if not decoded:
                 for frame in stream.codec_context.decode(None):  # flush: a decoder with delay
@@ -137,6 +143,9 @@ def probe(path: str | os.PathLike, *, check_timestamps: int = 120) -> VideoInfo:
             raise VideoError(f"{path}: cannot decode video ({_reason(exc)})") from None
         if not decoded or not pts:
             raise VideoError(f"{path}: contains no decodable video frames")
+        exact = True
+        if count_packets:
+            frames = packets
         variable = _is_variable(pts)
         w, h = stream.codec_context.width, stream.codec_context.height
         if _rot_k(rotation) % 2:
@@ -180,6 +189,10 @@ def _is_variable(pts: list[int]) -> bool:
 class VideoReader:
     """Iterate over the frames of a video as RGB uint8 arrays (H, W, 3), display orientation.
 
+    Every frame has the size announced at open (:attr:`height`, :attr:`width`): a stream whose
+    frame size changes midway is scaled to it, with one warning naming the first frame of the
+    new size, as ffmpeg does by default.
+
     Parameters
     ----------
     path : path-like
@@ -209,18 +222,23 @@ class VideoReader:
         self.info = probe(path)
         if self.info.variable_frame_rate:
             warnings.warn(f"{path}: variable frame rate; processing as constant {self.info.fps:.3f} fps", stacklevel=2)
-        if start < 0 or (duration is not None and duration <= 0):
-            raise VideoError("start must be >= 0 and duration > 0")
-        if not (scale > 0 and math.isfinite(scale)):
-            raise VideoError(f"scale must be a positive number, got {scale}")
+        try:
+            start = validation.real(start, "start", minimum=0)
+            duration = validation.optional(validation.positive, duration, "duration")
+            scale = validation.positive(scale, "scale")
+        except ValueError as exc:
+            raise VideoError(str(exc)) from None
         self.path = str(path)
         self.start, self.duration, self.scale = float(start), duration, float(scale)
         self._container = None
         self.rate = Fraction(self.info.fps_exact)
         self.fps = float(self.rate)
         w, h = self.info.width, self.info.height
+        self._native_size = (h, w)
         if scale != 1.0:
             w, h = max(1, int(round(w * scale))), max(1, int(round(h * scale)))
+        if max(w, h) > validation.MAX_SIDE:
+            raise VideoError(f"{path}: frames of {w}x{h} exceed {validation.MAX_SIDE} pixels a side (check --scale)")
         self.width, self.height = w, h
 
     @property
@@ -246,8 +264,10 @@ class VideoReader:
         import cv2
 
         frames = self._frames()
+        size = (self.height, self.width)
+        warned = False
         try:
-            for frame in frames:
+            for index, frame in enumerate(frames):
                 try:
                     rgb = frame.to_ndarray(format="rgb24")
                 except Exception as exc:
@@ -255,8 +275,18 @@ class VideoReader:
                 k = _rot_k(getattr(frame, "rotation", 0))
                 if k:
                     rgb = np.rot90(rgb, k)
-                if self.scale != 1.0:
-                    interp = cv2.INTER_AREA if self.scale < 1 else cv2.INTER_CUBIC
+                if rgb.shape[:2] != size:
+                    if self.scale == 1.0 and rgb.shape[:2] != self._native_size and not warned:
+                        # As ffmpeg does: a stream whose frame size changes (concatenated captures,
+                        # broadcast streams) is scaled to the size announced at open.
+                        warnings.warn(
+                            f"{self.path}: frame size changes at frame {index} from "
+                            f"{self._native_size[1]}x{self._native_size[0]} to {rgb.shape[1]}x{rgb.shape[0]}; "
+                            f"scaling every frame to {self.width}x{self.height}",
+                            stacklevel=2,
+                        )
+                        warned = True
+                    interp = cv2.INTER_AREA if rgb.shape[0] * rgb.shape[1] > size[0] * size[1] else cv2.INTER_CUBIC
                     rgb = cv2.resize(rgb, (self.width, self.height), interpolation=interp)
                 yield np.ascontiguousarray(rgb)
         finally:
@@ -365,17 +395,26 @@ def read_video(path: str | os.PathLike, **kwargs) -> tuple[np.ndarray, float]:
         return np.stack(frames), reader.fps
 
 
-def check_output_path(path: str | os.PathLike, *, overwrite: bool = False) -> Path:
+def check_output_path(path: str | os.PathLike, *, overwrite: bool = False, inputs=()) -> Path:
     """Raise :class:`VideoError` unless ``path`` can be written (creates nothing).
+
+    Parameters
+    ----------
+    inputs : iterable of path-like
+        Files the job reads: the output may be none of them (same path, or the same file through a
+        link), even with ``overwrite``.
 
     Raises
     ------
     VideoError
-        The output exists (without ``overwrite``) or is a folder; its folder is
-        missing or not writable.
+        The output is one of the inputs; exists (without ``overwrite``) or is a folder; its
+        folder is missing or not writable.
     """
     path = Path(path)
     folder = path.parent
+    for source in inputs:
+        if _same_file(path, Path(source)):
+            raise VideoError(f"{path}: is the input file; write the output elsewhere (--overwrite never replaces it)")
     if path.is_dir():
         raise VideoError(f"{path}: is a directory")
     if path.exists() and not overwrite:
@@ -385,6 +424,15 @@ def check_output_path(path: str | os.PathLike, *, overwrite: bool = False) -> Pa
     if not os.access(folder, os.W_OK):
         raise VideoError(f"{folder}: output folder is not writable")
     return path
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        if a.exists() and b.exists():
+            return os.path.samefile(a, b)
+    except OSError:
+        pass
+    return os.path.abspath(a) == os.path.abspath(b)
 
 
 @contextlib.contextmanager

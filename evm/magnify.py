@@ -330,8 +330,19 @@ class Magnifier:
             self._threads(),
         )
 
+    def _check_buffers(self, frame: np.ndarray, delta: np.ndarray | None = None, out: np.ndarray | None = None):
+        # The kernels index their buffers by the shapes set at construction: anything else would
+        # read or write out of bounds, so every entry point checks before calling them.
+        if frame.shape != self.frame_shape or frame.dtype != np.uint8:
+            raise ValueError(f"frame {frame.dtype} {frame.shape} fed to a Magnifier for uint8 {self.frame_shape}")
+        if delta is not None and (delta.shape != self.delta_shape or delta.dtype != np.float32):
+            raise ValueError(f"delta {delta.dtype} {delta.shape}, expected float32 {self.delta_shape}")
+        if out is not None and (out.shape != self.frame_shape or out.dtype != np.uint8):
+            raise ValueError(f"output {out.dtype} {out.shape}, expected uint8 {self.frame_shape}")
+
     def _analyze(self, frame: np.ndarray, out: np.ndarray) -> None:
         """Gained, collapsed, unfiltered delta of one frame at the working level (analysed channels)."""
+        self._check_buffers(frame, delta=out)
         self._working(frame, out, _NO_SOS, _NO_STATE, _NO_MIX)
 
     def _render(self, rgb_delta: np.ndarray, frame: np.ndarray, out: np.ndarray) -> None:
@@ -351,6 +362,7 @@ class Magnifier:
 
     def _render_delta(self, delta: np.ndarray, frame: np.ndarray, out: np.ndarray) -> None:
         """Render a filtered working-level delta in the analysed channels (ideal filter path)."""
+        self._check_buffers(frame, delta=delta, out=out)
         if self._identity:
             out[...] = frame
             return
@@ -360,7 +372,10 @@ class Magnifier:
 
     def _process_causal(self, block: np.ndarray, out: np.ndarray) -> None:
         """Magnify a checked (n, H, W, C) block into ``out`` (causal filters)."""
+        if out.shape != block.shape:
+            raise ValueError(f"output {out.shape} for a block of {block.shape}")
         for i, frame in enumerate(block):
+            self._check_buffers(frame, out=out[i])
             if self._identity:
                 out[i] = frame
             else:

@@ -87,7 +87,7 @@ def magnify_file(
         Unreadable input, bad parameters, unwritable output; no output file is left.
     """
     t0 = time.perf_counter()
-    check_output_path(dst, overwrite=overwrite)
+    check_output_path(dst, overwrite=overwrite, inputs=(src,))
     reader = VideoReader(src, start=start, duration=duration, scale=scale)
     rate = reader.rate
     sample_rate = float(fps) if fps is not None else float(rate)
@@ -99,6 +99,7 @@ def magnify_file(
     magnifier = Magnifier((reader.height, reader.width, 3), sample_rate, threads=threads, **params.as_kwargs())
     if magnifier.temporal == "ideal":
         ideal_band_gains(max(expected, 2), sample_rate, magnifier.low, magnifier.high, compat=magnifier.compat)
+        check_ideal_memory(src, expected, magnifier.delta_shape)
 
     writer = VideoWriter(
         dst,
@@ -133,11 +134,7 @@ def magnify_file(
             else:
                 out = np.empty((reader.height, reader.width, 3), np.uint8)
                 for frame in read_ahead(reader):
-                    if count == 0 and frame.shape[:2] != out.shape[:2]:
-                        raise VideoError(
-                            f"{src}: decoded frames are {frame.shape[1]}x{frame.shape[0]}, "
-                            f"not {out.shape[1]}x{out.shape[0]}"
-                        )
+                    _check_frame(src, count, frame, out)
                     magnifier._process_causal(frame[None], out[None])
                     emit(frame, out)
                     count += 1
@@ -150,14 +147,58 @@ def magnify_file(
     return MagnifyResult(str(dst), count, float(rate), reader.width, reader.height, time.perf_counter() - t0)
 
 
+def _check_frame(src, index: int, frame: np.ndarray, out: np.ndarray) -> None:
+    # The reader guarantees the size; this guards the kernels, which trust their buffers' shapes.
+    if frame.shape != out.shape or frame.dtype != np.uint8:
+        raise VideoError(
+            f"{src}: frame {index} is {frame.dtype} {frame.shape}, expected uint8 {out.shape} like the first"
+        )
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to new allocations (Linux ``MemAvailable``), None where unknown."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def ideal_memory_bytes(frames: int, delta_shape: tuple[int, ...]) -> int:
+    """Memory the two-pass ideal filter needs: one float32 working level per frame, plus the FFT's chunks."""
+    return int(frames) * int(np.prod(delta_shape)) * 4 + (3 << 26)
+
+
+def check_ideal_memory(src, frames: int, delta_shape: tuple[int, ...]) -> None:
+    """Refuse, before decoding, an ideal filter that would not fit in the memory available.
+
+    Raises
+    ------
+    VideoError
+        Names the memory needed and the causal filters, which stream in constant memory.
+    """
+    need, have = ideal_memory_bytes(frames, delta_shape), available_memory()
+    if have is not None and need > have:
+        raise VideoError(
+            f"{src}: the ideal filter holds the whole clip's working level ({frames} frames, "
+            f"{need / 2**30:.1f} GiB) and {have / 2**30:.1f} GiB are available; use --filter butterworth "
+            "or --filter iir (constant memory), a shorter --duration or a smaller --scale"
+        )
+
+
 def _two_pass_ideal(magnifier: Magnifier, reader: VideoReader, emit, tick) -> int:
     """Ideal filter on a file: pass 1 keeps only the small working level of each frame,
     pass 2 decodes again and adds the filtered deltas (frames are never all in memory)."""
     # One preallocated stack (the container's frame count, grown if it was short): stacking a list
     # of per-frame arrays at the end would briefly hold the stack twice.
     stack = np.empty((max(reader.expected_frames, 2),) + magnifier.delta_shape, np.float32)
+    out = np.empty((reader.height, reader.width, 3), np.uint8)
     n = 0
     for frame in read_ahead(reader):
+        _check_frame(reader.path, n, frame, out)
         if n == len(stack):
             stack = np.concatenate([stack, np.empty_like(stack[: max(16, n // 8)])])
         if not magnifier._identity:
@@ -168,11 +209,11 @@ def _two_pass_ideal(magnifier: Magnifier, reader: VideoReader, emit, tick) -> in
         raise VideoError(f"{reader.path}: has {n} decodable frame(s); magnification needs at least 2")
     stack = stack[:n]
     ideal_bandpass(stack, magnifier.fps, magnifier.low, magnifier.high, compat=magnifier.compat, out=stack)
-    out = np.empty((reader.height, reader.width, 3), np.uint8)
     count = 0
     for frame in read_ahead(reader):
         if count >= len(stack):
             break
+        _check_frame(reader.path, count, frame, out)
         magnifier._render_delta(stack[count], frame, out)
         emit(frame, out)
         count += 1
