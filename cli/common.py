@@ -44,13 +44,25 @@ def _raise_terminated(signum: int, frame) -> None:
     raise Terminated(signum)
 
 
-def handle_signals() -> None:
-    """Turn SIGINT, SIGTERM and SIGHUP into exceptions in this (main) thread; see :class:`Terminated`."""
+def handle_signals() -> dict:
+    """Turn SIGINT, SIGTERM and SIGHUP into exceptions in this (main) thread; see :class:`Terminated`.
+
+    Returns the previous handlers, for :func:`restore_signals`.
+    """
+    previous = {}
     if threading.current_thread() is not threading.main_thread():
-        return
+        return previous
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        if signal.getsignal(sig) is not signal.SIG_IGN:  # nohup'ed runs keep ignoring SIGHUP
+        handler = signal.getsignal(sig)
+        if handler is not signal.SIG_IGN:  # nohup'ed runs keep ignoring SIGHUP
+            previous[sig] = handler
             signal.signal(sig, _raise_terminated)
+    return previous
+
+
+def restore_signals(previous: dict) -> None:
+    for sig, handler in previous.items():
+        signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
 
 
 def run(group: click.Group, prog: str, argv: list[str] | None = None) -> None:
@@ -58,21 +70,29 @@ def run(group: click.Group, prog: str, argv: list[str] | None = None) -> None:
 
     Set ``EVM_DEBUG=1`` to get the Python traceback of an unexpected error.
     """
+
+    previous, shown = handle_signals(), warnings.showwarning
+    warnings.showwarning = lambda message, *args, **kwargs: _warn(prog, message)
+    try:
+        _run(group, prog, argv)
+    finally:  # as it was for a caller that goes on (tests call main() in-process)
+        restore_signals(previous)
+        warnings.showwarning = shown
+
+
+def _run(group: click.Group, prog: str, argv: list[str] | None) -> None:
     from evm.io import VideoError
 
-    handle_signals()
-    warnings.showwarning = _show_warning
     try:
         rv = group.main(args=argv, prog_name=prog, standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
-        click.echo(f"{prog}: interrupted", err=True)
-        sys.exit(EXIT_INTERRUPTED)
-    except KeyboardInterrupt as exc:
-        what = f"terminated ({exc.args[0]})" if isinstance(exc, Terminated) else "interrupted"
+    except (click.exceptions.Abort, KeyboardInterrupt) as exc:
+        # click turns KeyboardInterrupt (and so Terminated) into Abort, keeping it as the cause
+        signalled = exc.__cause__ if isinstance(exc.__cause__, KeyboardInterrupt) else exc
+        what = f"terminated ({signalled.args[0]})" if isinstance(signalled, Terminated) else "interrupted"
         click.echo(f"{prog}: {what}; finished work kept, the unfinished output removed", err=True)
-        sys.exit(exit_status(exc))
+        sys.exit(exit_status(signalled))
     except click.ClickException as exc:
         click.echo(f"{prog}: error: {exc.format_message()}", err=True)
         sys.exit(exc.exit_code)
@@ -114,9 +134,8 @@ def show_progress(quiet: bool) -> bool:
     return not quiet and sys.stderr.isatty()
 
 
-def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+def _warn(prog: str, message) -> None:
     # Warnings are for users here: one line, no source location.
-    prog = os.path.basename(sys.argv[0]) or "evm"
     text = " ".join(str(message).split())
     try:
         click.echo(f"{prog}: warning: {text}", err=True)

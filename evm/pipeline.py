@@ -184,7 +184,7 @@ def check_ideal_memory(src, frames: int, delta_shape: tuple[int, ...]) -> None:
     if have is not None and need > have:
         raise VideoError(
             f"{src}: the ideal filter holds the whole clip's working level ({frames} frames, "
-            f"{need / 2**30:.1f} GiB) and {have / 2**30:.1f} GiB are available; use --filter butterworth "
+            f"{need / 2**20:,.0f} MiB) and {have / 2**20:,.0f} MiB are available; use --filter butterworth "
             "or --filter iir (constant memory), a shorter --duration or a smaller --scale"
         )
 
