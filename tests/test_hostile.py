@@ -15,12 +15,12 @@ import av
 import numpy as np
 import pytest
 from test_cli import run_cli
-from videos import grating_frames, write_video
 
 from evm.io import VideoError, VideoReader, probe, read_video
 from evm.magnify import Magnifier
 from evm.pipeline import check_ideal_memory, ideal_memory_bytes, magnify_file
 from evm.presets import MagnifyParams
+from videos import grating_frames, write_video
 
 ROOT = Path(__file__).resolve().parents[1]
 
