@@ -455,6 +455,8 @@ class Magnifier:
 
 
 def _render_ideal(m: Magnifier, frames: np.ndarray, stack: np.ndarray, progress=None) -> np.ndarray:
+    # the clip must hold a frequency bin in the band, whatever the gains (as magnify() checks)
+    ideal_band_gains(len(frames), m.fps, m.low, m.high, compat=m.compat)
     out = np.empty_like(frames)
     if m._identity:
         out[...] = frames

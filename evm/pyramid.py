@@ -40,7 +40,8 @@ def max_pyramid_levels(shape: Sequence[int]) -> int:
 
     Equals ``1 + maxPyrHt(size, 5)`` of matlabPyrTools: the number of times both
     axes can be halved (rounding down) while still at least 5 samples long, plus
-    one for the residual.
+    one for the residual. An image with an axis shorter than 5 pixels, a single row or
+    column included, has one level.
 
     Parameters
     ----------
@@ -60,8 +61,9 @@ def max_pyramid_levels(shape: Sequence[int]) -> int:
     h, w = int(shape[0]), int(shape[1])
     if h < 1 or w < 1:
         raise ValueError(f"image size must be positive, got {h}x{w}")
-    if h == 1 or w == 1:  # matlabPyrTools treats a vector as 1-D of length H*W
-        h, w = h * w, FILTER_TAPS
+    # matlabPyrTools treats a single row or column as a 1-D signal and halves it; the kernels here
+    # blur both axes, and a 5-tap blur cannot reflect on an axis of 1 pixel (it read out of
+    # bounds), so such an image has one level, like any image with an axis under 5 pixels.
     height = 0
     while h >= FILTER_TAPS and w >= FILTER_TAPS:
         height += 1

@@ -3,6 +3,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, settings
 
 # tests/naive.py is imported as a plain module by the tests.
 sys.path.insert(0, str(Path(__file__).parent))
@@ -33,3 +34,12 @@ def shared_videos():
     if not folder.is_dir():
         pytest.skip("../shared/data/videos is not present")
     return folder
+
+
+# Property-based tests draw their examples from a fixed seed (derandomize): the same examples on
+# every run and machine, so a failure is reproducible and never a matter of luck.
+settings.register_profile(
+    "evm", derandomize=True, database=None, deadline=None, max_examples=40,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)  # fmt: skip
+settings.load_profile("evm")
