@@ -43,6 +43,7 @@ import torch.distributed as dist
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from evm.io import atomic_write
+from evm.validation import integer, optional, positive, real
 
 from . import __version__, metrics
 from .evaluation import (
@@ -52,7 +53,10 @@ from .evaluation import (
     resolve_device,
     write_json_atomic,
 )
+from .limits import MAX_BATCH_SIZE, MAX_EPOCHS, MAX_SEED, MAX_WORKERS
+from .jsonio import append_jsonl, read_jsonl
 from .models import ModelConfig, build_model
+from .models.weights import load_torch_file
 
 CHECKPOINT_FORMAT = "antispoof-checkpoint-v1"
 # Training arguments that may change when resuming (they do not change the computation; "epochs" does
@@ -449,25 +453,18 @@ def _training_args(given: Mapping[str, Any]) -> dict[str, Any]:
             "progress",
         )
     }
-    for name in ("epochs", "batch_size"):
-        if isinstance(args[name], bool) or not isinstance(args[name], int) or args[name] < 1:
-            raise ValueError(f"{name} must be a positive int, got {args[name]!r}")
-    if isinstance(args["seed"], bool) or not isinstance(args["seed"], int) or args["seed"] < 0:
-        raise ValueError(f"seed must be a non-negative int, got {args['seed']!r}")
-    if not (isinstance(args["num_workers"], int) and args["num_workers"] >= 0):
-        raise ValueError(f"num_workers must be a non-negative int, got {args['num_workers']!r}")
-    if args["patience"] is not None and (not isinstance(args["patience"], int) or args["patience"] < 1):
-        raise ValueError(f"patience must be a positive int or None, got {args['patience']!r}")
-    for name, low in (("lr", 0.0), ("lambda_cnn", 0.0), ("weight_decay", 0.0), ("still_noise", 0.0)):
-        value = float(args[name])
-        if not math.isfinite(value) or value < low or (name == "lr" and value == 0):
-            raise ValueError(f"{name} must be a finite number {'>' if name == 'lr' else '>='} 0, got {args[name]!r}")
-        args[name] = value
-    if not 0.0 <= float(args["still_prob"]) <= 1.0:
-        raise ValueError(f"still_prob must be in [0, 1], got {args['still_prob']!r}")
-    args["still_prob"] = float(args["still_prob"])
-    if args["max_grad_norm"] is not None and not float(args["max_grad_norm"]) > 0:
-        raise ValueError(f"max_grad_norm must be positive or None, got {args['max_grad_norm']!r}")
+    # Every number checked (finite, in range) with one-line messages naming the argument; the sizes have
+    # upper bounds, checked before anything is allocated from them.
+    args["epochs"] = integer(args["epochs"], "epochs", minimum=1, maximum=MAX_EPOCHS)
+    args["batch_size"] = integer(args["batch_size"], "batch_size", minimum=1, maximum=MAX_BATCH_SIZE)
+    args["seed"] = integer(args["seed"], "seed", minimum=0, maximum=MAX_SEED)
+    args["num_workers"] = integer(args["num_workers"], "num_workers", minimum=0, maximum=MAX_WORKERS)
+    args["patience"] = optional(integer, args["patience"], "patience", minimum=1, maximum=MAX_EPOCHS)
+    args["lr"] = positive(args["lr"], "lr", maximum=1e3)
+    for name in ("lambda_cnn", "weight_decay", "still_noise"):
+        args[name] = real(args[name], name, minimum=0.0, maximum=1e6)
+    args["still_prob"] = real(args["still_prob"], "still_prob", minimum=0.0, maximum=1.0)
+    args["max_grad_norm"] = optional(positive, args["max_grad_norm"], "max_grad_norm")
     if args["lr_schedule"] not in LR_SCHEDULES:
         raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {args['lr_schedule']!r}")
     if args["aggregate"] not in metrics.AGGREGATES:
@@ -560,9 +557,9 @@ def _train(
         "stopped_early": False,
     }
     if resuming:
-        ckpt = torch.load(last_path, map_location="cpu", weights_only=True)
-        if ckpt.get("format") != CHECKPOINT_FORMAT:
-            raise ValueError(f"{last_path} is not a {CHECKPOINT_FORMAT} checkpoint")
+        ckpt = load_torch_file(last_path)
+        if not isinstance(ckpt, Mapping) or ckpt.get("format") != CHECKPOINT_FORMAT:
+            raise ValueError(f"{last_path}: not an antispoof checkpoint (no {CHECKPOINT_FORMAT} format entry)")
         model.load_state_dict(ckpt["model"])
         optimizer.load_state_dict(ckpt["optimizer"])
         if scheduler is not None:
@@ -691,8 +688,7 @@ def _train(
                         "decision": "bona fide if score >= threshold",
                     },
                 )
-            with open(metrics_path, "a") as f:
-                f.write(json.dumps(record) + "\n")
+            append_jsonl(metrics_path, record)
             _save_atomic(
                 {
                     "format": CHECKPOINT_FORMAT,
@@ -750,6 +746,7 @@ def _truncate_metrics(path: Path, last_epoch: int) -> None:
     """Drop log lines of epochs after the checkpoint (an interrupted epoch may have logged before dying)."""
     if not path.is_file():
         return
-    kept = [line for line in path.read_text().splitlines() if line.strip() and json.loads(line)["epoch"] <= last_epoch]
+    # A line torn by a kill mid-write is skipped with a warning naming the file (read_jsonl).
+    kept = [r for r in read_jsonl(path, required=("epoch",)) if isinstance(r["epoch"], int) and r["epoch"] <= last_epoch]
     with atomic_write(path, "w") as f:
-        f.write("".join(line + "\n" for line in kept))
+        f.write("".join(json.dumps(r) + "\n" for r in kept))

@@ -234,7 +234,7 @@ def test_training_input_errors(tmp_path):
         train(TINY, train_set, only_attacks, tmp_path / "a", epochs=1, **FAST)
     with pytest.raises(ValueError, match="train_dataset is empty"):
         train(TINY, FlickerClips(0, 1, 0, seed=4), dev_set, tmp_path / "b", epochs=1, **FAST)
-    with pytest.raises(ValueError, match="epochs must be a positive int"):
+    with pytest.raises(ValueError, match="epochs must be >= 1, got 0"):
         train(TINY, train_set, dev_set, tmp_path / "c", epochs=0, **FAST)
     with pytest.raises(ValueError, match="data must be JSON-serialisable"):
         train(TINY, train_set, dev_set, tmp_path / "d", epochs=1, data={"x": object()}, **FAST)
