@@ -26,11 +26,14 @@ per process, the dev set is split across ranks and gathered, and rank 0 writes t
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import platform
 import random
+import signal
+import threading
 import time
 import warnings
 from collections.abc import Mapping
@@ -664,52 +667,95 @@ def _train(
             "epoch_seconds": time.perf_counter() - started,
         }
         rng_states = ctx.all_gather(_rng_state())
+        # The epoch's files (best.pt, threshold.json, its metrics line, last.pt) are written together: a Ctrl-C
+        # or SIGTERM arriving meanwhile waits until they are, so an interrupted run keeps every finished epoch.
         if is_main:
-            if improved:
-                _save_atomic(
-                    {
-                        "format": CHECKPOINT_FORMAT,
-                        "epoch": epoch,
-                        "model": _cpu_state_dict(model),
-                        "config": config,
-                        "dev": {"eer": dev_eer, "threshold": dev_threshold, "loss": dev_loss},
-                    },
-                    best_path,
-                )
-                write_json_atomic(
-                    out_dir / "threshold.json",
-                    {
-                        "threshold": dev_threshold,
-                        "criterion": "eer",
-                        "dev_eer": dev_eer,
-                        "epoch": epoch,
-                        "aggregate": args["aggregate"],
-                        "level": "video",
-                        "decision": "bona fide if score >= threshold",
-                    },
-                )
-            append_jsonl(metrics_path, record)
-            _save_atomic(
-                {
-                    "format": CHECKPOINT_FORMAT,
-                    "epoch": epoch,
-                    "model": _cpu_state_dict(model),
-                    "optimizer": optimizer.state_dict(),
-                    "scheduler": scheduler.state_dict() if scheduler is not None else None,
-                    "scaler": scaler.state_dict(),
-                    "rng": rng_states,
-                    "state": state,
-                    "config": config,
-                },
-                last_path,
-            )
-            if show:
-                tqdm.write(
-                    f"epoch {epoch}: train loss {record['train_loss']:.4f}, dev loss {dev_loss:.4f}, "
-                    f"dev EER {dev_eer:.2%}{' (best)' if improved else ''}"
-                )
+            with _signals_deferred():
+                _write_epoch(
+                    improved, epoch, model, config, dev_eer, dev_threshold, dev_loss, out_dir, best_path, args,
+                    record, metrics_path, optimizer, scheduler, scaler, rng_states, state, last_path, show,
+                )  # fmt: skip
         ctx.barrier()
     return out_dir
+
+
+def _write_epoch(
+    improved, epoch, model, config, dev_eer, dev_threshold, dev_loss, out_dir, best_path, args, record,
+    metrics_path, optimizer, scheduler, scaler, rng_states, state, last_path, show,
+) -> None:  # fmt: skip
+    """Rank 0's files of a finished epoch: best.pt and threshold.json when it improved, its metrics line, last.pt."""
+    from tqdm.auto import tqdm
+
+    if improved:
+        _save_atomic(
+            {
+                "format": CHECKPOINT_FORMAT,
+                "epoch": epoch,
+                "model": _cpu_state_dict(model),
+                "config": config,
+                "dev": {"eer": dev_eer, "threshold": dev_threshold, "loss": dev_loss},
+            },
+            best_path,
+        )
+        write_json_atomic(
+            out_dir / "threshold.json",
+            {
+                "threshold": dev_threshold,
+                "criterion": "eer",
+                "dev_eer": dev_eer,
+                "epoch": epoch,
+                "aggregate": args["aggregate"],
+                "level": "video",
+                "decision": "bona fide if score >= threshold",
+            },
+        )
+    append_jsonl(metrics_path, record)
+    _save_atomic(
+        {
+            "format": CHECKPOINT_FORMAT,
+            "epoch": epoch,
+            "model": _cpu_state_dict(model),
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict() if scheduler is not None else None,
+            "scaler": scaler.state_dict(),
+            "rng": rng_states,
+            "state": state,
+            "config": config,
+        },
+        last_path,
+    )
+    if show:
+        tqdm.write(
+            f"epoch {epoch}: train loss {record['train_loss']:.4f}, dev loss {dev_loss:.4f}, "
+            f"dev EER {dev_eer:.2%}{' (best)' if improved else ''}"
+        )
+
+
+@contextlib.contextmanager
+def _signals_deferred():
+    """SIGINT, SIGTERM and SIGHUP wait until the block is done, then act as they would have (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    previous = {}
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        handler = signal.getsignal(sig)
+        if handler in (signal.SIG_IGN, None):
+            continue
+        previous[sig] = handler
+        signal.signal(sig, lambda signum, frame: received.append(signum))
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if received:
+            handler = previous[received[0]]
+            if callable(handler):
+                handler(received[0], None)  # e.g. raises KeyboardInterrupt, or the CLI's Terminated
+            else:
+                os.kill(os.getpid(), received[0])  # SIG_DFL: the default action
 
 
 def _lr_scheduler(optimizer, args, steps_per_epoch: int):

@@ -63,10 +63,14 @@ def run(group: click.Group, prog: str, argv: list[str] | None = None) -> None:
         rv = group.main(args=argv, prog_name=prog, standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
-        click.echo(f"{prog}: interrupted", err=True)
-        sys.exit(EXIT_INTERRUPTED)
-    except KeyboardInterrupt as exc:
+    except (click.exceptions.Abort, KeyboardInterrupt) as exc:
+        # click turns a KeyboardInterrupt (and so Terminated) raised in a command into Abort: its cause tells
+        # which signal it was.
+        if isinstance(exc, click.exceptions.Abort):
+            if not isinstance(exc.__cause__, KeyboardInterrupt):
+                click.echo(f"{prog}: interrupted", err=True)
+                sys.exit(EXIT_INTERRUPTED)
+            exc = exc.__cause__
         what = f"terminated ({exc.args[0]})" if isinstance(exc, Terminated) else "interrupted"
         click.echo(f"{prog}: {what}; finished work kept, the unfinished output removed", err=True)
         sys.exit(exit_status(exc))

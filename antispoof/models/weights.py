@@ -64,12 +64,12 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"weights file not found: {path}")
-    obj = load_torch_file(path, "loadable PyTorch state dict")
+    obj = load_torch_file(path, "a loadable PyTorch state dict")
     return _as_state_dict(obj, path)
 
 
-def load_torch_file(path: str | os.PathLike, what: str = "antispoof checkpoint") -> Any:
-    """``torch.load(path, weights_only=True)`` on the CPU, its failures one line: ``PATH: not a WHAT (reason)``.
+def load_torch_file(path: str | os.PathLike, what: str = "an antispoof checkpoint") -> Any:
+    """``torch.load(path, weights_only=True)`` on the CPU, its failures one line: ``PATH: not WHAT (reason)``.
 
     Only tensors and plain containers are unpickled (never code); the message says what is wrong with the
     file and never suggests ``weights_only=False``.
@@ -81,15 +81,14 @@ def load_torch_file(path: str | os.PathLike, what: str = "antispoof checkpoint")
     ValueError
         Not a PyTorch file, truncated, or holding objects other than tensors and plain containers.
     """
-    try:
-        with warnings.catch_warnings():
-            # torch warns about the pickle protocol of foreign pickles just before refusing them.
-            warnings.filterwarnings("ignore", message="Detected pickle protocol")
-            return torch.load(path, map_location="cpu", weights_only=True)
-    except OSError:
-        raise
-    except Exception as error:  # torch raises UnpicklingError, RuntimeError, EOFError ... depending on the bytes
-        raise ValueError(f"{path}: not a {what} ({_load_failure(error)})") from None
+    with open(path, "rb") as f:  # a file that cannot be opened is an OSError; what torch.load raises is not
+        try:
+            with warnings.catch_warnings():
+                # torch warns about the pickle protocol of foreign pickles just before refusing them.
+                warnings.filterwarnings("ignore", message="Detected pickle protocol")
+                return torch.load(f, map_location="cpu", weights_only=True)
+        except Exception as error:  # UnpicklingError, RuntimeError, EOFError, OSError ... depending on the bytes
+            raise ValueError(f"{path}: not {what} ({_load_failure(error)})") from None
 
 
 def _load_failure(error: Exception) -> str:
@@ -102,7 +101,7 @@ def _load_failure(error: Exception) -> str:
         found = re.search(r"WeightsUnpickler error:\s*([^\n]+)", text)
         detail = f": {found.group(1).strip()}" if found else ""
         return f"not a PyTorch file of tensors{detail}"
-    if isinstance(error, EOFError) or "central directory" in text or "failed reading zip archive" in text:
+    if isinstance(error, EOFError | OSError) or "central directory" in text or "failed reading zip archive" in text:
         return "truncated or corrupt file"
     first = next((line.strip() for line in text.splitlines() if line.strip()), "")
     if "weights_only" in first:
