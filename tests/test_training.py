@@ -314,7 +314,7 @@ def test_still_frames_with_temporal_delta_teach_the_lstm_motion(tmp_path):
     with pytest.raises(ValueError, match="still_prob needs the CNN-LSTM"):
         train({**TINY, "architecture": "frame_cnn"}, train_set, dev_set, tmp_path / "f", epochs=1, still_prob=0.5,
               **FAST)  # fmt: skip
-    with pytest.raises(ValueError, match="still_prob must be in"):
+    with pytest.raises(ValueError, match="still_prob must be <= 1, got 2"):
         train(config, train_set, dev_set, tmp_path / "g", epochs=1, still_prob=2.0, **FAST)
 
 
