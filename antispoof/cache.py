@@ -49,6 +49,11 @@ from evm.batch import MANIFEST, Job, params_hash, read_manifest, run_batch
 from evm.io import VideoError, VideoReader, atomic_output, read_ahead
 from evm.magnify import Magnifier
 from evm.presets import MagnifyParams
+from evm.validation import integer, real
+
+from .jsonio import CorruptJSONError, read_json
+from .limits import MAX_VIDEO_BYTES
+from .limits import PREPARE as LIMITS
 
 CACHE_VERSION = 1
 ORDERS = ("crop-first", "magnify-first")
@@ -102,18 +107,24 @@ class PrepareConfig:
     track: str = "fixed"
 
     def __post_init__(self) -> None:
-        for name in ("size", "clip_len", "frame_step", "clips_per_video", "detect_stride"):
+        # Every number is checked (finite, in range) before anything is allocated from it; the messages
+        # name the field, which the CLI and the study config turn into their option or key.
+        for name, maximum in LIMITS.items():
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if not self.border >= 1.0:
-            raise ValueError(f"border must be >= 1 (a multiple of the face box), got {self.border}")
-        if self.warmup < 0:
-            raise ValueError(f"warmup must be >= 0, got {self.warmup}")
+            if name in ("border", "warmup"):
+                real(value, name, minimum=1.0 if name == "border" else 0.0, maximum=maximum)
+            else:
+                object.__setattr__(self, name, integer(value, name, minimum=1, maximum=maximum))
         if self.order not in ORDERS:
             raise ValueError(f"order must be one of {ORDERS}, got {self.order!r}")
         if self.track not in ("fixed", "smooth"):
             raise ValueError(f"track must be 'fixed' or 'smooth', got {self.track!r}")
+        stored = self.clips_per_video * self.clip_len * self.size * self.size * 3
+        if stored > MAX_VIDEO_BYTES:
+            raise ValueError(
+                f"clips_per_video x clip_len x size^2 x 3 = {stored / 2**30:.1f} GiB of clips per video, more than "
+                f"{MAX_VIDEO_BYTES / 2**30:.0f} GiB: lower clips_per_video, clip_len or size"
+            )
 
     @property
     def span(self) -> int:
@@ -305,6 +316,49 @@ def stream_clips(
         :class:`~antispoof.data.annotations.NoFaceError` (no face found);
         :class:`~antispoof.data.annotations.AnnotationError` (unreadable annotation).
     """
+    with open_clip_stream(path, config, flip=flip, record=record, detector=detector, starts=starts) as stream:
+        out = np.empty((len(stream.starts) * config.clip_len, config.size, config.size, 3), np.uint8)
+        for c, clip in enumerate(stream.clips):
+            out[c * config.clip_len : (c + 1) * config.clip_len] = clip
+    return StreamedClips(out, stream.n_frames, stream.fps, stream.starts, stream.boxes)
+
+
+@dataclass
+class ClipStream:
+    """What :func:`open_clip_stream` gives: the clips one at a time, as the second decoding pass makes them.
+
+    Attributes
+    ----------
+    clips : iterator of ndarray, uint8, (clip_len, size, size, 3)
+        Clip ``c`` starts at frame ``starts[c]``; each comes out as soon as its last frame is decoded.
+    n_frames, fps, starts, boxes
+        As in :class:`StreamedClips`.
+    """
+
+    clips: Iterator[np.ndarray]
+    n_frames: int
+    fps: float
+    starts: list[int]
+    boxes: np.ndarray
+
+
+@contextlib.contextmanager
+def open_clip_stream(
+    path: str | os.PathLike,
+    config: PrepareConfig,
+    *,
+    flip: str | None = None,
+    record=None,
+    detector=None,
+    starts: Callable[[int, float, PrepareConfig], list[int]] = clip_starts,
+) -> Iterator[ClipStream]:
+    """:func:`stream_clips`, one clip at a time: memory is bounded by the settings, not by the video's length.
+
+    A context manager (the video stays open while the clips are read). The clips are those of
+    :func:`stream_clips`, bit for bit; only the ones being filled (one, when clips do not overlap) are held,
+    except with the ``ideal`` temporal filter (see the module's notes). Same parameters and errors as
+    :func:`stream_clips`; errors of the second pass come out of the iteration.
+    """
     from antispoof.data.faces import HaarDetector, annotation_may_apply, annotation_track, detect_clip, stable_track
 
     reader = VideoReader(path)
@@ -329,8 +383,11 @@ def stream_clips(
                 detections = detect_clip(frames, detector or HaarDetector(), stride=stride)
         boxes = stable_track(detections, mode=config.track)
     with _decoded(reader, flip) as frames:
-        clips = _stream_extract(frames, n, fps, boxes, clip_first, config)
-    return StreamedClips(clips, n, fps, clip_first, boxes)
+        clips = _iter_extract(frames, n, fps, boxes, clip_first, config)
+        try:
+            yield ClipStream(clips, n, fps, clip_first, boxes)
+        finally:
+            clips.close()
 
 
 @contextlib.contextmanager
@@ -363,20 +420,49 @@ def _stream_extract(
     -------
     ndarray, uint8, (len(starts) * clip_len, size, size, 3)
     """
+    out = np.empty((len(starts) * config.clip_len, config.size, config.size, 3), np.uint8)
+    for c, clip in enumerate(_iter_extract(frames, n_frames, fps, boxes, starts, config)):
+        out[c * config.clip_len : (c + 1) * config.clip_len] = clip
+    return out
+
+
+def _iter_extract(
+    frames: Iterator[np.ndarray], n_frames: int, fps: float, boxes: np.ndarray, starts: list[int], config: PrepareConfig
+) -> Iterator[np.ndarray]:
+    """:func:`_stream_extract`'s clips one at a time, ``(clip_len, size, size, 3)`` each, in the order of ``starts``.
+
+    A clip comes out once its last frame is in; only the clips being filled are held (overlapping clips
+    share frames), so memory does not grow with the number of clips (the ideal filter aside).
+    """
     from antispoof.data.faces import crop_clip
 
+    starts = [int(s) for s in starts]
+    if not starts:
+        return
     keep = _frame_indices(starts, config)
-    out = np.empty((len(keep), config.size, config.size, 3), np.uint8)
+    clip_len = config.clip_len
     wanted: dict[int, list[int]] = {}
     for k, i in enumerate(keep):
         wanted.setdefault(int(i), []).append(k)  # overlapping clips can share frames
+    ends = [s + config.frame_step * (clip_len - 1) for s in starts]  # last frame of each clip
+    pending: dict[int, np.ndarray] = {}  # clips being filled
+    done = 0  # clips given out
 
     def crop(frame: np.ndarray, i: int) -> np.ndarray:
         return crop_clip(frame[None], boxes[i], border=config.border, size=config.size)[0]
 
     def store(i: int, frame: np.ndarray) -> None:
         for k in wanted.get(i, ()):
-            out[k] = frame
+            c, j = divmod(k, clip_len)
+            if c not in pending:
+                pending[c] = np.empty((clip_len, config.size, config.size, 3), np.uint8)
+            pending[c][j] = frame
+
+    def finished(i: int) -> Iterator[np.ndarray]:
+        nonlocal done
+        while done < len(starts) and ends[done] <= i:
+            yield pending.pop(done)
+            done += 1
 
     magnify, crop_first = config.magnify, config.order == "crop-first"
     ideal = magnify is not None and magnify.temporal == "ideal"
@@ -411,6 +497,8 @@ def _stream_extract(
                     store(i, buffer[0])
                 elif i in wanted:
                     store(i, crop(buffer[0], i))
+        if not ideal:
+            yield from finished(i)
         if i == last:
             break
     if seen <= last:
@@ -419,7 +507,7 @@ def _stream_extract(
         for i, magnified in enumerate(m.flush()):
             if i in wanted:
                 store(i, magnified if crop_first else crop(magnified, i))
-    return out
+            yield from finished(i)
 
 
 def _record_from_dict(d: dict):
@@ -521,7 +609,7 @@ def write_index(cache_dir: str | os.PathLike) -> int:
         row.update({k: rec[k] for k in ("frames_decoded", "fps", "clip_starts", "frames_stored", "box", "bytes")})
         row["file"] = path.relative_to(cache_dir).as_posix()
         rows.append(row)
-    config = json.loads((cache_dir / "config.json").read_text())
+    config = read_json(cache_dir / "config.json", "cache config")
     _write_if_changed(cache_dir / "index.json", json.dumps({**config, "videos": rows}, indent=1))
     return sum(r["bytes"] for r in rows)
 
@@ -553,11 +641,14 @@ def open_cache(path: str | os.PathLike) -> tuple[Path, dict]:
             raise ValueError(f"{path}: {what} (run `antispoof prepare` first)")
         path = candidates[0]
     try:
-        index = json.loads((path / "index.json").read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ValueError(f"{path / 'index.json'}: unreadable cache index ({exc})") from None
+        index = read_json(path / "index.json", "cache index")
+    except (OSError, CorruptJSONError) as exc:
+        reason = exc.detail if isinstance(exc, CorruptJSONError) else exc.strerror or str(exc)
+        raise ValueError(f"{path / 'index.json'}: unreadable cache index ({reason})") from None
     if index.get("version") != CACHE_VERSION:
         raise ValueError(f"{path}: cache version {index.get('version')} (this program reads {CACHE_VERSION})")
+    if not isinstance(index.get("videos"), list) or not isinstance(index.get("config"), dict):
+        raise ValueError(f"{path / 'index.json'}: unreadable cache index (no 'videos' list or 'config' object)")
     return path, index
 
 

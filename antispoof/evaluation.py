@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,9 @@ from torch.utils.data import DataLoader, Dataset, Subset
 from evm.io import atomic_write
 
 from . import metrics
+from .jsonio import read_json
 from .models import build_model
+from .models.weights import load_torch_file
 
 ATTACK_GROUP = "attack"  # PAI name used when no attack types are given
 
@@ -225,7 +228,7 @@ def read_run_config(run_dir: str | Path) -> dict[str, Any]:
     path = Path(run_dir) / "config.json"
     if not path.is_file():
         raise FileNotFoundError(f"{run_dir} is not a run directory: {path.name} is missing")
-    return json.loads(path.read_text())
+    return read_json(path, "run config")
 
 
 def read_threshold(run_dir: str | Path) -> dict[str, Any]:
@@ -233,7 +236,11 @@ def read_threshold(run_dir: str | Path) -> dict[str, Any]:
     path = Path(run_dir) / "threshold.json"
     if not path.is_file():
         raise FileNotFoundError(f"{run_dir} has no threshold.json (training did not finish an epoch?)")
-    return json.loads(path.read_text())
+    stored = read_json(path, "threshold file")
+    value = stored.get("threshold")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(f"{path}: corrupt threshold file (threshold is {value!r}, not a finite number)")
+    return stored
 
 
 def load_model(run_dir: str | Path, *, checkpoint: str = "best", device: str | torch.device = "cpu"):
@@ -243,11 +250,15 @@ def load_model(run_dir: str | Path, *, checkpoint: str = "best", device: str | t
     path = Path(run_dir) / f"{checkpoint}.pt"
     if not path.is_file():
         raise FileNotFoundError(f"{path} not found")
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    if not isinstance(state, Mapping) or "model" not in state or "config" not in state:
-        raise ValueError(f"{path} is not an antispoof checkpoint (no 'model'/'config' entries)")
-    model = build_model(state["config"]["model"], load_weights=False)
-    model.load_state_dict(state["model"])
+    state = load_torch_file(path)
+    if not isinstance(state, Mapping) or "model" not in state or not isinstance(state.get("config"), Mapping):
+        raise ValueError(f"{path}: not an antispoof checkpoint (no 'model'/'config' entries)")
+    try:
+        model = build_model(state["config"]["model"], load_weights=False)
+        model.load_state_dict(state["model"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+        reason = " ".join(str(exc).split())[:200]
+        raise ValueError(f"{path}: not an antispoof checkpoint (its model does not load: {reason})") from None
     return model.to(resolve_device(device)).eval()
 
 

@@ -67,9 +67,12 @@ import numpy as np
 
 from evm.io import atomic_write
 from evm.presets import MagnifyParams
+from evm.validation import real
 
 from . import __version__, metrics
 from .cache import PrepareConfig, cache_key
+from .jsonio import CorruptJSONError, read_json, read_jsonl
+from .limits import MAX_WORKERS
 
 __all__ = [
     "METHODS",
@@ -601,7 +604,10 @@ def _coerce(value: Any, kind: type, where: str, *, optional: bool = False) -> An
     if kind is float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ConfigError(f"{where} must be a number, got {value!r}")
-        return float(value)
+        try:  # TOML has inf and nan: no setting means them
+            return real(value, where)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
     if kind is int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ConfigError(f"{where} must be an integer, got {value!r}")
@@ -641,7 +647,7 @@ def _parse_prepare(table: dict, base_dir: Path) -> tuple[PrepareConfig, str | No
     try:
         config = PrepareConfig(**fields)
     except (TypeError, ValueError) as exc:
-        raise ConfigError(f"prepare: {exc}") from None
+        raise ConfigError(_named(exc, "prepare", fields)) from None
     # Bad magnification settings fail here, not once per video. At a rate high enough that only errors
     # independent of it show; the band is checked at each dataset's frame rate when the study starts.
     _check_magnify(config, 1000.0, "prepare.magnify")
@@ -658,7 +664,16 @@ def _parse_prepare(table: dict, base_dir: Path) -> tuple[PrepareConfig, str | No
     workers = table.get("workers", 1)
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ConfigError(f"prepare.workers must be a positive integer, got {workers!r}")
+    if workers > MAX_WORKERS:
+        raise ConfigError(f"prepare.workers must be <= {MAX_WORKERS}, got {workers}")
     return config, detector, workers
+
+
+def _named(exc: Exception, table: str, keys) -> str:
+    """A validation message naming a field (``size must be ...``) as the config key (``prepare.size must be ...``)."""
+    text = " ".join(str(exc).split())
+    key = next((k for k in sorted(keys, key=len, reverse=True) if text.startswith(f"{k} ")), None)
+    return f"{table}.{text}" if key else f"{table}: {text}"
 
 
 def _check_magnify(config: PrepareConfig, fps: float, where: str) -> None:
@@ -720,7 +735,7 @@ def _parse_model(table: dict, base_dir: Path, prepare: PrepareConfig) -> dict:
                 }
             )
     except (TypeError, ValueError) as exc:
-        raise ConfigError(f"model: {exc}") from None
+        raise ConfigError(_named(exc, "model", kinds)) from None
     if model.get("weights") is not None and not Path(model["weights"]).is_file():
         raise ConfigError(f"model.weights: {model['weights']} does not exist")
     return model
@@ -749,10 +764,9 @@ def _parse_train(table: dict) -> dict:
             {**{k: v for k, v in train.items() if k not in ("augment", "threads")}, "seed": 0, "progress": False}
         )
     except ValueError as exc:
-        bad = next((k for k in train if str(exc).startswith(f"{k} ")), None)
-        raise ConfigError(f"train.{bad}: {exc}" if bad else f"train: {exc}") from None
-    if train["threads"] < 0:
-        raise ConfigError(f"train.threads must be >= 0 (0: torch's default), got {train['threads']!r}")
+        raise ConfigError(_named(exc, "train", train)) from None
+    if not 0 <= train["threads"] <= MAX_WORKERS:
+        raise ConfigError(f"train.threads must be in [0, {MAX_WORKERS}] (0: torch's default), got {train['threads']!r}")
     if train["device"] not in ("auto", "cpu", "cuda") and not train["device"].startswith("cuda:"):
         raise ConfigError(f"train.device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {train['device']!r}")
     return train
@@ -1112,7 +1126,7 @@ class _Study:
             data=data,
         )
         threshold = read_threshold(run_dir)
-        epochs = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines() if line.strip()]
+        epochs = read_jsonl(run_dir / "metrics.jsonl", required=("epoch", "dev_eer"))
         return {
             "kind": "neural",
             "threshold": float(threshold["threshold"]),
@@ -1270,9 +1284,10 @@ def _video_labels(ds, video_ids: Sequence[str]) -> np.ndarray:
 
 def _read_json(path: Path) -> dict:
     try:
-        return json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ValueError(f"{path}: unreadable ({exc}); delete it to recompute") from None
+        return read_json(path)
+    except (OSError, CorruptJSONError) as exc:
+        reason = exc.detail if isinstance(exc, CorruptJSONError) else getattr(exc, "strerror", None) or str(exc)
+        raise ValueError(f"{path}: unreadable ({reason}); delete it to recompute") from None
 
 
 def _write_json(path: Path, obj: Any) -> None:

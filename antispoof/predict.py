@@ -9,7 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-from antispoof.cache import PrepareConfig, VideoTooShortError, all_clip_starts, make_detector, stream_clips
+from antispoof.cache import PrepareConfig, VideoTooShortError, all_clip_starts, make_detector, open_clip_stream
+from antispoof.limits import MAX_BATCH_SIZE
+from evm.validation import integer
 
 _AGGREGATES = {"mean": np.mean, "median": np.median, "max": np.max, "min": np.min}
 
@@ -40,13 +42,15 @@ class Predictor:
         YuNet .onnx model path; None uses OpenCV's Haar cascade.
     device : str
     batch_size : int
-        Clips per forward pass.
+        Clips per forward pass: clips are scored as the video is decoded, ``batch_size`` at a time, so
+        memory is bounded by this and the preparation settings, not by the video's length.
     """
 
     def __init__(self, run_dir: str | os.PathLike, *, detector: str | None = None, device: str = "cpu",
                  batch_size: int = 8) -> None:
         from antispoof.evaluation import load_model, read_run_config, read_threshold
 
+        self.batch_size = integer(batch_size, "batch_size", minimum=1, maximum=MAX_BATCH_SIZE)
         self.run_dir = Path(run_dir)
         config = read_run_config(self.run_dir)
         data = config.get("data") or {}
@@ -61,14 +65,10 @@ class Predictor:
             raise ValueError(f"{run_dir}: threshold.json has an unknown aggregate {self.aggregate!r}")
         self.model = load_model(self.run_dir, device=device)
         self.detector = make_detector(detector)
-        self.batch_size = batch_size
 
     def __call__(self, path: str | os.PathLike) -> Prediction:
         """Score one video; problems (unreadable, too short, no face) come back in ``error``."""
-        import torch
-
         from antispoof.data.annotations import NoFaceError
-        from antispoof.evaluation import score_clips
         from evm.io import VideoError
 
         t0 = time.perf_counter()
@@ -76,18 +76,12 @@ class Predictor:
         cfg = self.prepare
         try:
             try:
-                streamed = stream_clips(path, cfg, detector=self.detector, starts=all_clip_starts)
+                with open_clip_stream(path, cfg, detector=self.detector, starts=all_clip_starts) as stream:
+                    scores = self._score(stream.clips)
             except VideoTooShortError as exc:
                 raise ValueError(f"video too short: {exc.n_frames} frames, one clip needs {exc.span}") from None
             except NoFaceError:
                 raise ValueError("no face found") from None
-            clips = streamed.clips.reshape(len(streamed.starts), cfg.clip_len, cfg.size, cfg.size, 3)
-            scores = []
-            with torch.inference_mode():
-                for s in range(0, len(clips), self.batch_size):
-                    batch = torch.from_numpy(clips[s : s + self.batch_size]).permute(0, 1, 4, 2, 3).float() / 255
-                    scores.append(score_clips(self.model, batch))
-            scores = np.concatenate(scores)
         except (VideoError, ValueError, OSError) as exc:
             result.error = " ".join(str(exc).split())
         else:
@@ -97,3 +91,25 @@ class Predictor:
             result.clip_scores = [round(float(s), 6) for s in scores]
         result.seconds = round(time.perf_counter() - t0, 3)
         return result
+
+    def _score(self, clips) -> np.ndarray:
+        """Scores of a stream of uint8 ``(T, H, W, 3)`` clips, ``batch_size`` clips held at a time."""
+        import torch
+
+        from antispoof.evaluation import score_clips
+
+        scores, batch = [], []
+
+        def flush() -> None:
+            x = torch.from_numpy(np.stack(batch)).permute(0, 1, 4, 2, 3).float() / 255
+            scores.append(score_clips(self.model, x))
+            batch.clear()
+
+        with torch.inference_mode():
+            for clip in clips:
+                batch.append(clip)
+                if len(batch) == self.batch_size:
+                    flush()
+            if batch:
+                flush()
+        return np.concatenate(scores) if scores else np.zeros(0)

@@ -26,11 +26,14 @@ per process, the dev set is split across ranks and gathered, and rank 0 writes t
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import platform
 import random
+import signal
+import threading
 import time
 import warnings
 from collections.abc import Mapping
@@ -43,6 +46,7 @@ import torch.distributed as dist
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from evm.io import atomic_write
+from evm.validation import integer, optional, positive, real
 
 from . import __version__, metrics
 from .evaluation import (
@@ -52,7 +56,10 @@ from .evaluation import (
     resolve_device,
     write_json_atomic,
 )
+from .jsonio import append_jsonl, read_jsonl
+from .limits import MAX_BATCH_SIZE, MAX_EPOCHS, MAX_SEED, MAX_WORKERS
 from .models import ModelConfig, build_model
+from .models.weights import load_torch_file
 
 CHECKPOINT_FORMAT = "antispoof-checkpoint-v1"
 # Training arguments that may change when resuming (they do not change the computation; "epochs" does
@@ -449,25 +456,18 @@ def _training_args(given: Mapping[str, Any]) -> dict[str, Any]:
             "progress",
         )
     }
-    for name in ("epochs", "batch_size"):
-        if isinstance(args[name], bool) or not isinstance(args[name], int) or args[name] < 1:
-            raise ValueError(f"{name} must be a positive int, got {args[name]!r}")
-    if isinstance(args["seed"], bool) or not isinstance(args["seed"], int) or args["seed"] < 0:
-        raise ValueError(f"seed must be a non-negative int, got {args['seed']!r}")
-    if not (isinstance(args["num_workers"], int) and args["num_workers"] >= 0):
-        raise ValueError(f"num_workers must be a non-negative int, got {args['num_workers']!r}")
-    if args["patience"] is not None and (not isinstance(args["patience"], int) or args["patience"] < 1):
-        raise ValueError(f"patience must be a positive int or None, got {args['patience']!r}")
-    for name, low in (("lr", 0.0), ("lambda_cnn", 0.0), ("weight_decay", 0.0), ("still_noise", 0.0)):
-        value = float(args[name])
-        if not math.isfinite(value) or value < low or (name == "lr" and value == 0):
-            raise ValueError(f"{name} must be a finite number {'>' if name == 'lr' else '>='} 0, got {args[name]!r}")
-        args[name] = value
-    if not 0.0 <= float(args["still_prob"]) <= 1.0:
-        raise ValueError(f"still_prob must be in [0, 1], got {args['still_prob']!r}")
-    args["still_prob"] = float(args["still_prob"])
-    if args["max_grad_norm"] is not None and not float(args["max_grad_norm"]) > 0:
-        raise ValueError(f"max_grad_norm must be positive or None, got {args['max_grad_norm']!r}")
+    # Every number checked (finite, in range) with one-line messages naming the argument; the sizes have
+    # upper bounds, checked before anything is allocated from them.
+    args["epochs"] = integer(args["epochs"], "epochs", minimum=1, maximum=MAX_EPOCHS)
+    args["batch_size"] = integer(args["batch_size"], "batch_size", minimum=1, maximum=MAX_BATCH_SIZE)
+    args["seed"] = integer(args["seed"], "seed", minimum=0, maximum=MAX_SEED)
+    args["num_workers"] = integer(args["num_workers"], "num_workers", minimum=0, maximum=MAX_WORKERS)
+    args["patience"] = optional(integer, args["patience"], "patience", minimum=1, maximum=MAX_EPOCHS)
+    args["lr"] = positive(args["lr"], "lr", maximum=1e3)
+    for name in ("lambda_cnn", "weight_decay", "still_noise"):
+        args[name] = real(args[name], name, minimum=0.0, maximum=1e6)
+    args["still_prob"] = real(args["still_prob"], "still_prob", minimum=0.0, maximum=1.0)
+    args["max_grad_norm"] = optional(positive, args["max_grad_norm"], "max_grad_norm")
     if args["lr_schedule"] not in LR_SCHEDULES:
         raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {args['lr_schedule']!r}")
     if args["aggregate"] not in metrics.AGGREGATES:
@@ -560,9 +560,9 @@ def _train(
         "stopped_early": False,
     }
     if resuming:
-        ckpt = torch.load(last_path, map_location="cpu", weights_only=True)
-        if ckpt.get("format") != CHECKPOINT_FORMAT:
-            raise ValueError(f"{last_path} is not a {CHECKPOINT_FORMAT} checkpoint")
+        ckpt = load_torch_file(last_path)
+        if not isinstance(ckpt, Mapping) or ckpt.get("format") != CHECKPOINT_FORMAT:
+            raise ValueError(f"{last_path}: not an antispoof checkpoint (no {CHECKPOINT_FORMAT} format entry)")
         model.load_state_dict(ckpt["model"])
         optimizer.load_state_dict(ckpt["optimizer"])
         if scheduler is not None:
@@ -667,53 +667,95 @@ def _train(
             "epoch_seconds": time.perf_counter() - started,
         }
         rng_states = ctx.all_gather(_rng_state())
+        # The epoch's files (best.pt, threshold.json, its metrics line, last.pt) are written together: a Ctrl-C
+        # or SIGTERM arriving meanwhile waits until they are, so an interrupted run keeps every finished epoch.
         if is_main:
-            if improved:
-                _save_atomic(
-                    {
-                        "format": CHECKPOINT_FORMAT,
-                        "epoch": epoch,
-                        "model": _cpu_state_dict(model),
-                        "config": config,
-                        "dev": {"eer": dev_eer, "threshold": dev_threshold, "loss": dev_loss},
-                    },
-                    best_path,
-                )
-                write_json_atomic(
-                    out_dir / "threshold.json",
-                    {
-                        "threshold": dev_threshold,
-                        "criterion": "eer",
-                        "dev_eer": dev_eer,
-                        "epoch": epoch,
-                        "aggregate": args["aggregate"],
-                        "level": "video",
-                        "decision": "bona fide if score >= threshold",
-                    },
-                )
-            with open(metrics_path, "a") as f:
-                f.write(json.dumps(record) + "\n")
-            _save_atomic(
-                {
-                    "format": CHECKPOINT_FORMAT,
-                    "epoch": epoch,
-                    "model": _cpu_state_dict(model),
-                    "optimizer": optimizer.state_dict(),
-                    "scheduler": scheduler.state_dict() if scheduler is not None else None,
-                    "scaler": scaler.state_dict(),
-                    "rng": rng_states,
-                    "state": state,
-                    "config": config,
-                },
-                last_path,
-            )
-            if show:
-                tqdm.write(
-                    f"epoch {epoch}: train loss {record['train_loss']:.4f}, dev loss {dev_loss:.4f}, "
-                    f"dev EER {dev_eer:.2%}{' (best)' if improved else ''}"
-                )
+            with _signals_deferred():
+                _write_epoch(
+                    improved, epoch, model, config, dev_eer, dev_threshold, dev_loss, out_dir, best_path, args,
+                    record, metrics_path, optimizer, scheduler, scaler, rng_states, state, last_path, show,
+                )  # fmt: skip
         ctx.barrier()
     return out_dir
+
+
+def _write_epoch(
+    improved, epoch, model, config, dev_eer, dev_threshold, dev_loss, out_dir, best_path, args, record,
+    metrics_path, optimizer, scheduler, scaler, rng_states, state, last_path, show,
+) -> None:  # fmt: skip
+    """Rank 0's files of a finished epoch: best.pt and threshold.json when it improved, its metrics line, last.pt."""
+    from tqdm.auto import tqdm
+
+    if improved:
+        _save_atomic(
+            {
+                "format": CHECKPOINT_FORMAT,
+                "epoch": epoch,
+                "model": _cpu_state_dict(model),
+                "config": config,
+                "dev": {"eer": dev_eer, "threshold": dev_threshold, "loss": dev_loss},
+            },
+            best_path,
+        )
+        write_json_atomic(
+            out_dir / "threshold.json",
+            {
+                "threshold": dev_threshold,
+                "criterion": "eer",
+                "dev_eer": dev_eer,
+                "epoch": epoch,
+                "aggregate": args["aggregate"],
+                "level": "video",
+                "decision": "bona fide if score >= threshold",
+            },
+        )
+    append_jsonl(metrics_path, record)
+    _save_atomic(
+        {
+            "format": CHECKPOINT_FORMAT,
+            "epoch": epoch,
+            "model": _cpu_state_dict(model),
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict() if scheduler is not None else None,
+            "scaler": scaler.state_dict(),
+            "rng": rng_states,
+            "state": state,
+            "config": config,
+        },
+        last_path,
+    )
+    if show:
+        tqdm.write(
+            f"epoch {epoch}: train loss {record['train_loss']:.4f}, dev loss {dev_loss:.4f}, "
+            f"dev EER {dev_eer:.2%}{' (best)' if improved else ''}"
+        )
+
+
+@contextlib.contextmanager
+def _signals_deferred():
+    """SIGINT, SIGTERM and SIGHUP wait until the block is done, then act as they would have (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    previous = {}
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        handler = signal.getsignal(sig)
+        if handler in (signal.SIG_IGN, None):
+            continue
+        previous[sig] = handler
+        signal.signal(sig, lambda signum, frame: received.append(signum))
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if received:
+            handler = previous[received[0]]
+            if callable(handler):
+                handler(received[0], None)  # e.g. raises KeyboardInterrupt, or the CLI's Terminated
+            else:
+                os.kill(os.getpid(), received[0])  # SIG_DFL: the default action
 
 
 def _lr_scheduler(optimizer, args, steps_per_epoch: int):
@@ -750,6 +792,9 @@ def _truncate_metrics(path: Path, last_epoch: int) -> None:
     """Drop log lines of epochs after the checkpoint (an interrupted epoch may have logged before dying)."""
     if not path.is_file():
         return
-    kept = [line for line in path.read_text().splitlines() if line.strip() and json.loads(line)["epoch"] <= last_epoch]
+    # A line torn by a kill mid-write is skipped with a warning naming the file (read_jsonl).
+    kept = [
+        r for r in read_jsonl(path, required=("epoch",)) if isinstance(r["epoch"], int) and r["epoch"] <= last_epoch
+    ]
     with atomic_write(path, "w") as f:
-        f.write("".join(line + "\n" for line in kept))
+        f.write("".join(json.dumps(r) + "\n" for r in kept))

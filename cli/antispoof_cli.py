@@ -8,8 +8,48 @@ from pathlib import Path
 
 import click
 
+from antispoof import limits
 from cli.common import run, show_progress
 from cli.evm_cli import magnification_options, params_from_options
+
+
+class Number(click.ParamType):
+    """A number option checked by :mod:`evm.validation`: finite, in ``[minimum, maximum]``.
+
+    click's ``FloatRange`` takes ``inf`` and ``nan`` and its ranges have no upper bound by default; here
+    every number has both bounds, and the error is click's one line naming the option.
+    """
+
+    def __init__(self, kind: type = float, minimum=None, maximum=None, *, strict: bool = False) -> None:
+        self.kind, self.minimum, self.maximum, self.strict = kind, minimum, maximum, strict
+        self.name = "integer" if kind is int else "float"
+
+    def convert(self, value, param, ctx):
+        from evm.validation import integer, real
+
+        if isinstance(value, str):
+            try:
+                value = int(value) if self.kind is int else float(value)
+            except ValueError:
+                self.fail(f"{value!r} is not a valid {self.name}", param, ctx)
+        try:
+            if self.kind is int:
+                return integer(value, "value", minimum=self.minimum, maximum=self.maximum)
+            return real(value, "value", minimum=self.minimum, maximum=self.maximum, strict=self.strict)
+        except ValueError as exc:
+            self.fail(str(exc).removeprefix("value "), param, ctx)
+
+    def __repr__(self) -> str:
+        return f"Number({self.kind.__name__}, {self.minimum}, {self.maximum})"
+
+
+def _ints(minimum: int, maximum: int) -> Number:
+    return Number(int, minimum, maximum)
+
+
+PREP = limits.PREPARE
+#: Largest side of a rendered synthetic frame (4K): a bigger one is an error before any frame is drawn.
+SYNTH_MAX_SIDE = 4096
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -24,16 +64,16 @@ DATASET_NAMES = ["replay-attack", "msu-mfsd", "casia-fasd", "oulu-npu", "folder"
 @main_group.command()
 @click.argument("out", type=click.Path(path_type=Path))
 @click.option("--layout", type=click.Choice(["replay-attack", "msu-mfsd"]), default="replay-attack", show_default=True)
-@click.option("--clients", type=click.IntRange(min=3), default=10, show_default=True, help="Number of subjects.")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--clients", type=_ints(3, 1000), default=10, show_default=True, help="Number of subjects.")
+@click.option("--seed", type=_ints(0, limits.MAX_SEED), default=0, show_default=True)
 @click.option(
     "--source-videos",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     help="Folder of real face videos to use instead of rendered faces.",
 )
 @click.option("--size", default="160x120", show_default=True, help="Frame size WxH (even numbers).")
-@click.option("--duration", type=click.FloatRange(min=0.5), default=2.0, show_default=True, help="Seconds per video.")
-@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Parallel processes.")
+@click.option("--duration", type=Number(float, 0.5, 3600.0), default=2.0, show_default=True, help="Seconds per video.")
+@click.option("--workers", type=_ints(1, limits.MAX_WORKERS), default=1, show_default=True, help="Parallel processes.")
 @click.option("--overwrite", is_flag=True)
 def synth(
     out: Path,
@@ -54,6 +94,8 @@ def synth(
         w, h = (int(v) for v in size.lower().split("x"))
     except ValueError:
         raise click.BadParameter("expected WxH, e.g. 320x240", param_hint="--size") from None
+    if not (32 <= w <= SYNTH_MAX_SIDE and 32 <= h <= SYNTH_MAX_SIDE):
+        raise click.BadParameter(f"sides must be in [32, {SYNTH_MAX_SIDE}], got {w}x{h}", param_hint="--size")
     if out.is_dir() and any(out.iterdir()) and not overwrite:
         raise click.ClickException(f"{out}: folder is not empty (pass --overwrite to write into it)")
     sources = find_inputs(source_videos) if source_videos else None
@@ -114,22 +156,22 @@ def index(root: Path, name: str, protocol: str | None, as_json: bool, verify: bo
 @click.option("--out", "cache", type=click.Path(path_type=Path), required=True, help="Cache folder (created).")
 @magnification_options
 @click.option("--no-magnify", is_flag=True, help="Crop only (the paper's variants without M).")
-@click.option("--size", type=click.IntRange(min=16), default=224, show_default=True, help="Crop side in pixels.")
+@click.option("--size", type=_ints(16, PREP["size"]), default=224, show_default=True, help="Crop side in pixels.")
 @click.option(
     "--border",
-    type=click.FloatRange(min=1.0),
+    type=Number(float, 1.0, PREP["border"]),
     default=1.6,
     show_default=True,
     help="Crop side = border x face box side (background included).",
 )
-@click.option("--clip-len", type=click.IntRange(min=1), default=8, show_default=True, help="Frames per clip.")
+@click.option("--clip-len", type=_ints(1, PREP["clip_len"]), default=8, show_default=True, help="Frames per clip.")
 @click.option(
-    "--frame-step", type=click.IntRange(min=1), default=2, show_default=True, help="Frame step inside a clip."
+    "--frame-step", type=_ints(1, PREP["frame_step"]), default=2, show_default=True, help="Frame step inside a clip."
 )
-@click.option("--clips-per-video", type=click.IntRange(min=1), default=3, show_default=True)
+@click.option("--clips-per-video", type=_ints(1, PREP["clips_per_video"]), default=3, show_default=True)
 @click.option(
     "--warmup",
-    type=click.FloatRange(min=0),
+    type=Number(float, 0.0, PREP["warmup"]),
     default=1.0,
     show_default=True,
     help="Seconds skipped at the start of each video (the temporal filter's start-up), when it is long enough.",
@@ -147,7 +189,7 @@ def index(root: Path, name: str, protocol: str | None, as_json: bool, verify: bo
     type=click.Path(exists=True, dir_okay=False),
     help="YuNet .onnx face model (default: OpenCV Haar, for videos without annotations).",
 )
-@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--workers", type=_ints(1, limits.MAX_WORKERS), default=1, show_default=True)
 @click.option("--executor", type=click.Choice(["process", "dask"]), default="process", show_default=True)
 @click.option("--scheduler", help="Dask scheduler address.")
 @click.option("-q", "--quiet", is_flag=True)
@@ -266,10 +308,10 @@ def _protocol_ids(index: dict, protocol: str | None) -> dict[str, list[str]]:
     help="VGG-Face or torchvision VGG-16 state dict (.pth) for the vgg16 trunk.",
 )
 @click.option("--attention", type=click.Choice(["paper", "soft", "none"]), default="paper", show_default=True)
-@click.option("--hidden-size", type=click.IntRange(min=1), default=256, show_default=True)
+@click.option("--hidden-size", type=_ints(1, limits.MAX_WIDTH), default=256, show_default=True)
 @click.option(
     "--projection-dim",
-    type=click.IntRange(min=1),
+    type=_ints(1, limits.MAX_WIDTH),
     help="Learned linear map of the flattened pool features to this size before the LSTM (default: none, the paper).",
 )
 @click.option(
@@ -281,9 +323,9 @@ def _protocol_ids(index: dict, protocol: str | None) -> dict[str, list[str]]:
     "--trunk-channels",
     help="Channels of the small backbone's stages, comma-separated, one conv + pool each (default 32,64,128,128).",
 )
-@click.option("--epochs", type=click.IntRange(min=1), default=20, show_default=True)
-@click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True)
-@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=1e-5, show_default=True)
+@click.option("--epochs", type=_ints(1, limits.MAX_EPOCHS), default=20, show_default=True)
+@click.option("--batch-size", type=_ints(1, limits.MAX_BATCH_SIZE), default=8, show_default=True)
+@click.option("--lr", type=Number(float, 0.0, 1e3, strict=True), default=1e-5, show_default=True)
 @click.option(
     "--lr-schedule",
     type=click.Choice(["constant", "cosine"]),
@@ -291,16 +333,18 @@ def _protocol_ids(index: dict, protocol: str | None) -> dict[str, list[str]]:
     show_default=True,
     help="cosine: decay from --lr to 0 over --epochs.",
 )
-@click.option("--weight-decay", type=click.FloatRange(min=0), default=0.0, show_default=True, help="Adam L2 penalty.")
-@click.option("--lambda-cnn", type=click.FloatRange(min=0), default=1.0, show_default=True)
-@click.option("--patience", type=click.IntRange(min=1), default=5, show_default=True, help="Early stopping (epochs).")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--weight-decay", type=Number(float, 0.0, 1e6), default=0.0, show_default=True, help="Adam L2 penalty.")
+@click.option("--lambda-cnn", type=Number(float, 0.0, 1e6), default=1.0, show_default=True)
+@click.option(
+    "--patience", type=_ints(1, limits.MAX_EPOCHS), default=5, show_default=True, help="Early stopping (epochs)."
+)
+@click.option("--seed", type=_ints(0, limits.MAX_SEED), default=0, show_default=True)
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
 @click.option("--amp", is_flag=True, help="Mixed precision (GPU).")
 @click.option("--augment/--no-augment", default=True, show_default=True)
 @click.option(
     "--augment-shift",
-    type=click.IntRange(min=0),
+    type=_ints(0, PREP["size"] // 2),
     default=0,
     show_default=True,
     help="With --augment: translate each clip by up to this many pixels (one offset per clip).",
@@ -308,7 +352,7 @@ def _protocol_ids(index: dict, protocol: str | None) -> dict[str, list[str]]:
 @click.option(
     "--augment-still",
     "still_prob",
-    type=click.FloatRange(0, 1),
+    type=Number(float, 0.0, 1.0),
     default=0.0,
     show_default=True,
     help="Probability that a bona fide training clip becomes one of its frames held still, labelled attack "
@@ -316,13 +360,18 @@ def _protocol_ids(index: dict, protocol: str | None) -> dict[str, list[str]]:
 )
 @click.option(
     "--still-noise",
-    type=click.FloatRange(min=0),
+    type=Number(float, 0.0, 1e6),
     default=0.0,
     show_default=True,
     help="With --augment-still: per-frame noise of standard deviation up to this (intensity range 0-1).",
 )
 @click.option(
-    "--workers", "num_workers", type=click.IntRange(min=0), default=0, show_default=True, help="DataLoader workers."
+    "--workers",
+    "num_workers",
+    type=_ints(0, limits.MAX_WORKERS),
+    default=0,
+    show_default=True,
+    help="DataLoader workers.",
 )
 @click.option("--resume", is_flag=True, help="Continue the run in --out exactly where it stopped.")
 @click.option("-q", "--quiet", is_flag=True)
@@ -424,7 +473,9 @@ def train(
         num_workers=num_workers,
         data=data,
     )
-    threshold = json.loads((Path(out) / "threshold.json").read_text())
+    from antispoof.evaluation import read_threshold
+
+    threshold = read_threshold(out)
     click.echo(
         f"run in {out}; best epoch {threshold['epoch']}, dev EER {threshold['dev_eer']:.4f}, "
         f"threshold {threshold['threshold']:.4f}",
@@ -495,14 +546,21 @@ def evaluate(
 @click.option("--model", "run_dir", type=click.Path(path_type=Path), required=True, help="Run folder of `train`.")
 @click.option("--detector", type=click.Path(exists=True, dir_okay=False), help="YuNet .onnx face model.")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
+@click.option(
+    "--batch-size",
+    type=_ints(1, limits.MAX_BATCH_SIZE),
+    default=8,
+    show_default=True,
+    help="Clips scored at a time, as the video is decoded: memory does not grow with the video's length.",
+)
 @click.option("--json", "as_json", is_flag=True)
-def predict(videos: tuple[Path, ...], run_dir: Path, detector: str | None, device: str, as_json: bool):
+def predict(videos: tuple[Path, ...], run_dir: Path, detector: str | None, device: str, batch_size: int, as_json: bool):
     """Bona fide probability of each video and the decision at the run's threshold."""
     from antispoof.data.faces import FaceDetectorError
     from antispoof.predict import Predictor
 
     try:
-        predictor = Predictor(run_dir, detector=detector, device=device)
+        predictor = Predictor(run_dir, detector=detector, device=device, batch_size=batch_size)
     except FaceDetectorError as exc:  # an unusable --detector model: a user error, one line
         raise click.ClickException(" ".join(str(exc).split())) from None
     results = [predictor(v) for v in videos]
@@ -528,7 +586,7 @@ main_group.add_command(experiment)
 
 
 def main(argv: list[str] | None = None) -> None:
-    run(main_group, "antispoof", argv)
+    run(main_group, "antispoof", argv)  # warnings become one line each there
 
 
 if __name__ == "__main__":

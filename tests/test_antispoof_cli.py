@@ -326,7 +326,7 @@ BAD_INPUTS = [
     ),
     (
         ["train", "{cache}", "--out", "{tmp}/r", "--pretrained", "{tmp}/yunet.onnx"],
-        "is not a loadable PyTorch state dict",
+        "yunet.onnx: not a loadable PyTorch state dict (not a PyTorch file of tensors",
         1,
     ),
     (["train", "{cache}", "--out", "{tmp}/r", "--protocol", "nope"], "unknown protocol 'nope'", 1),

@@ -234,7 +234,7 @@ def test_training_input_errors(tmp_path):
         train(TINY, train_set, only_attacks, tmp_path / "a", epochs=1, **FAST)
     with pytest.raises(ValueError, match="train_dataset is empty"):
         train(TINY, FlickerClips(0, 1, 0, seed=4), dev_set, tmp_path / "b", epochs=1, **FAST)
-    with pytest.raises(ValueError, match="epochs must be a positive int"):
+    with pytest.raises(ValueError, match="epochs must be >= 1, got 0"):
         train(TINY, train_set, dev_set, tmp_path / "c", epochs=0, **FAST)
     with pytest.raises(ValueError, match="data must be JSON-serialisable"):
         train(TINY, train_set, dev_set, tmp_path / "d", epochs=1, data={"x": object()}, **FAST)
@@ -314,7 +314,7 @@ def test_still_frames_with_temporal_delta_teach_the_lstm_motion(tmp_path):
     with pytest.raises(ValueError, match="still_prob needs the CNN-LSTM"):
         train({**TINY, "architecture": "frame_cnn"}, train_set, dev_set, tmp_path / "f", epochs=1, still_prob=0.5,
               **FAST)  # fmt: skip
-    with pytest.raises(ValueError, match="still_prob must be in"):
+    with pytest.raises(ValueError, match="still_prob must be <= 1, got 2"):
         train(config, train_set, dev_set, tmp_path / "g", epochs=1, still_prob=2.0, **FAST)
 
 

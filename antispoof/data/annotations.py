@@ -15,9 +15,12 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
+
+from ..limits import MAX_ANNOTATED_FRAMES
 
 #: Annotation formats with face boxes.
 BOX_FORMATS = ("replay", "msu")
@@ -35,6 +38,10 @@ class AnnotationError(ValueError):
         super().__init__(f"{where}: {reason}")
 
 
+class AnnotationWarning(UserWarning):
+    """An annotation file has rows that do not apply (frames beyond the video's end); they are ignored."""
+
+
 class NoFaceError(ValueError):
     """No frame of a clip has a face box to fill from or track."""
 
@@ -46,7 +53,9 @@ def read_replay_face(path: str | os.PathLike, n_frames: int | None = None) -> np
     ----------
     path : path-like
     n_frames : int or None
-        Length of the result; rows for later frames are ignored. None: last annotated frame + 1.
+        Length of the result (the video's frame count); rows for later frames are ignored with an
+        :class:`AnnotationWarning` naming the file. None: last annotated frame + 1, at most
+        :data:`~antispoof.limits.MAX_ANNOTATED_FRAMES`.
 
     Returns
     -------
@@ -56,7 +65,8 @@ def read_replay_face(path: str | os.PathLike, n_frames: int | None = None) -> np
     Raises
     ------
     AnnotationError
-        Missing or empty file, a row that is not 5 numbers, a negative or repeated frame number.
+        Missing or empty file, a row that is not 5 numbers, a negative or repeated frame number, a frame
+        number beyond :data:`~antispoof.limits.MAX_ANNOTATED_FRAMES` when ``n_frames`` is None.
     """
     return _read(path, "replay", n_frames)
 
@@ -118,10 +128,51 @@ def _text(path: Path) -> str:
         raise AnnotationError(path, f"cannot read ({exc.strerror})") from None
 
 
+def check_face_file(path: str | os.PathLike, fmt: str | None = None) -> int:
+    """Parse a face annotation file without building its array (the dataset scan); returns its rows.
+
+    Raises
+    ------
+    AnnotationError
+        As :func:`read_face_file`, including a frame number beyond :data:`MAX_ANNOTATED_FRAMES`.
+    """
+    if fmt is None:
+        fmt = sniff_format(path)
+    if fmt not in BOX_FORMATS:
+        raise AnnotationError(path, f"format {fmt!r} holds no face boxes (known: {', '.join(BOX_FORMATS)})")
+    return len(_parse(Path(path), fmt, None))
+
+
+def has_face_box(path: str | os.PathLike, fmt: str) -> bool:
+    """Whether an annotation file has at least one face box (positive width and height); parsed only."""
+    return any(w > 0 and h > 0 for _, _, w, h in _parse(Path(path), fmt, None).values())
+
+
 def _read(path: str | os.PathLike, fmt: str, n_frames: int | None) -> np.ndarray:
     path = Path(path)
     if n_frames is not None and n_frames < 0:
         raise ValueError(f"n_frames must be >= 0, got {n_frames}")
+    rows = _parse(path, fmt, n_frames)
+    # Never allocate from a number in a file: the length is the video's frame count when known, else the
+    # last annotated frame, which _parse bounds by MAX_ANNOTATED_FRAMES.
+    length = max(rows) + 1 if n_frames is None else n_frames
+    beyond = [frame for frame in rows if frame >= length]
+    if beyond:
+        warnings.warn(
+            f"{path}: {len(beyond)} annotated frame{'s' if len(beyond) != 1 else ''} beyond the video's {length} "
+            f"frames ignored (first: frame {min(beyond)})",
+            AnnotationWarning,
+            stacklevel=3,
+        )
+    out = np.full((length, 4), np.nan)
+    for frame, box in rows.items():
+        if frame < length and box[2] > 0 and box[3] > 0:  # all-zero and empty boxes mean "no face"
+            out[frame] = box
+    return out
+
+
+def _parse(path: Path, fmt: str, n_frames: int | None) -> dict[int, tuple[float, float, float, float]]:
+    """Frame -> box of every row; frame numbers are bounded (by ``n_frames`` later, here by the sane maximum)."""
     rows: dict[int, tuple[float, float, float, float]] = {}
     for number, line in enumerate(_text(path).splitlines(), start=1):
         if not line.strip():
@@ -145,20 +196,22 @@ def _read(path: str | os.PathLike, fmt: str, n_frames: int | None) -> np.ndarray
             raise AnnotationError(path, "non-finite value", number)
         frame = values[0]
         if frame < 0 or frame != int(frame):
-            raise AnnotationError(path, f"frame number must be a whole number >= 0, got {fields[0]}", number)
+            raise AnnotationError(path, f"frame number must be a whole number >= 0, got {fields[0][:40]}", number)
         frame = int(frame)
+        if frame >= MAX_ANNOTATED_FRAMES and n_frames is None:
+            raise AnnotationError(
+                path,
+                f"frame number {fields[0][:40]} is beyond any video ({MAX_ANNOTATED_FRAMES} frames at most, "
+                "24 h at 115 fps)",
+                number,
+            )
         if frame in rows:
             raise AnnotationError(path, f"frame {frame} annotated twice", number)
         a, b, c, d = values[1:5]
         rows[frame] = (a, b, c - a, d - b) if fmt == "msu" else (a, b, c, d)
     if not rows:
         raise AnnotationError(path, "empty annotation file")
-    length = max(rows) + 1 if n_frames is None else n_frames
-    out = np.full((length, 4), np.nan)
-    for frame, box in rows.items():
-        if frame < length and box[2] > 0 and box[3] > 0:  # all-zero and empty boxes mean "no face"
-            out[frame] = box
-    return out
+    return rows
 
 
 def _is_number(text: str) -> bool:

@@ -19,7 +19,7 @@ from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
-from .annotations import AnnotationError, read_face_file, sniff_format
+from .annotations import AnnotationError, check_face_file, sniff_format
 from .records import (
     ATTACK,
     BONA_FIDE,
@@ -342,7 +342,7 @@ def _layout_error(root: Path, name: str, expected: str, markers: Iterable[str]) 
 def _annotation_problem(scan: _Scan, path: Path, fmt: str) -> bool:
     """Read an annotation once; record a problem and return False if it is unusable."""
     try:
-        read_face_file(path, fmt)
+        check_face_file(path, fmt)  # parsed, not allocated: the frame numbers of a file are bounded
     except AnnotationError as exc:
         where = scan.rel(path) + (f":{exc.line}" if exc.line else "")
         scan.problem("annotation", where, exc.reason)

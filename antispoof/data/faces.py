@@ -20,7 +20,15 @@ from pathlib import Path
 
 import numpy as np
 
-from .annotations import BOX_FORMATS, AnnotationError, NoFaceError, fill_missing, read_record_boxes, valid_rows
+from .annotations import (
+    BOX_FORMATS,
+    AnnotationError,
+    NoFaceError,
+    fill_missing,
+    has_face_box,
+    read_record_boxes,
+    valid_rows,
+)
 
 #: A detector: RGB uint8 frame (H, W, 3) -> list of (x, y, w, h, score), best first.
 Detector = Callable[[np.ndarray], list[tuple[float, float, float, float, float]]]
@@ -350,7 +358,7 @@ def annotation_may_apply(record) -> bool:
     if not _has_box_annotation(record):
         return False
     try:
-        return bool(valid_rows(read_record_boxes(record)).any())
+        return has_face_box(record.annotation, record.annotation_format)  # parsed, no array allocated
     except AnnotationError:
         return True
 

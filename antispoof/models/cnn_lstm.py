@@ -37,6 +37,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from evm.validation import MAX_SIDE, real
+
+from ..limits import MAX_WIDTH
 from .vgg import SMALL_CHANNELS, ConvTrunk, small_trunk, vgg16_trunk
 
 ARCHITECTURES = ("cnn_lstm", "frame_cnn")
@@ -44,6 +47,7 @@ TRUNKS = ("vgg16", "small")
 ATTENTIONS = ("paper", "soft", "none")
 NORMALIZATIONS = ("auto", "vggface", "imagenet", "none")
 WEIGHTS_LAYOUTS = ("auto", "vggface", "torchvision", "torchvision_bn")
+_MAXIMA = {"num_frames": 1024, "num_layers": 64}
 
 #: VGG-Face (Albanie's PyTorch conversion): RGB mean on the 0-255 scale, no std scaling.
 VGGFACE_MEAN_255 = (129.186279296875, 104.76238250732422, 93.59396362304688)
@@ -134,14 +138,15 @@ class ModelConfig:
         _check_choice("weights_layout", self.weights_layout, WEIGHTS_LAYOUTS)
         if len(self.image_size) != 2 or min(self.image_size) < 1:
             raise ValueError(f"image_size must be (H, W) with positive sides, got {self.image_size}")
+        if max(self.image_size) > MAX_SIDE:
+            raise ValueError(f"image_size must have sides <= {MAX_SIDE}, got {self.image_size}")
         for name in ("num_frames", "hidden_size", "num_layers", "attention_dim"):
             _check_positive_int(name, getattr(self, name))
         if self.projection_dim is not None:
             _check_positive_int("projection_dim", self.projection_dim)
-        if not self.trunk_channels or min(self.trunk_channels) < 1:
-            raise ValueError(f"trunk_channels must be positive, got {self.trunk_channels}")
-        if not 0.0 <= float(self.dropout) < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+        if not self.trunk_channels or min(self.trunk_channels) < 1 or max(self.trunk_channels) > MAX_WIDTH:
+            raise ValueError(f"trunk_channels must be in [1, {MAX_WIDTH}], got {self.trunk_channels}")
+        real(self.dropout, "dropout", minimum=0.0, maximum=1.0, strict_max=True)
         if not isinstance(self.temporal_delta, bool):
             raise ValueError(f"temporal_delta must be True or False, got {self.temporal_delta!r}")
         if self.weights is not None and self.trunk != "vgg16":
@@ -189,6 +194,8 @@ def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
 def _check_positive_int(name: str, value: Any) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"{name} must be a positive int, got {value!r}")
+    if value > _MAXIMA.get(name, MAX_WIDTH):
+        raise ValueError(f"{name} must be <= {_MAXIMA.get(name, MAX_WIDTH)}, got {value}")
 
 
 # ------------------------------------------------------------------------------------------- normalisation

@@ -24,10 +24,13 @@ Files are read with ``torch.load(weights_only=True)``: plain state dicts, option
 
 from __future__ import annotations
 
+import os
+import pickle
 import re
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -61,17 +64,49 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"weights file not found: {path}")
-    try:
-        with warnings.catch_warnings():
-            # torch warns about the pickle protocol of foreign pickles just before refusing them.
-            warnings.filterwarnings("ignore", message="Detected pickle protocol")
-            obj = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # torch raises UnpicklingError, RuntimeError, EOFError ... depending on the bytes
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise ValueError(
-            f"{path} is not a loadable PyTorch state dict ({type(error).__name__}: {first_line[:200]})"
-        ) from None
+    obj = load_torch_file(path, "a loadable PyTorch state dict")
     return _as_state_dict(obj, path)
+
+
+def load_torch_file(path: str | os.PathLike, what: str = "an antispoof checkpoint") -> Any:
+    """``torch.load(path, weights_only=True)`` on the CPU, its failures one line: ``PATH: not WHAT (reason)``.
+
+    Only tensors and plain containers are unpickled (never code); the message says what is wrong with the
+    file and never suggests ``weights_only=False``.
+
+    Raises
+    ------
+    OSError
+        The file cannot be opened (missing, a directory, no permission).
+    ValueError
+        Not a PyTorch file, truncated, or holding objects other than tensors and plain containers.
+    """
+    with open(path, "rb") as f:  # a file that cannot be opened is an OSError; what torch.load raises is not
+        try:
+            with warnings.catch_warnings():
+                # torch warns about the pickle protocol of foreign pickles just before refusing them.
+                warnings.filterwarnings("ignore", message="Detected pickle protocol")
+                return torch.load(f, map_location="cpu", weights_only=True)
+        except Exception as error:  # UnpicklingError, RuntimeError, EOFError, OSError ... depending on the bytes
+            raise ValueError(f"{path}: not {what} ({_load_failure(error)})") from None
+
+
+def _load_failure(error: Exception) -> str:
+    """What torch.load's error says about the file, in a few words, without its advice to unpickle code."""
+    text = str(error)
+    if isinstance(error, pickle.UnpicklingError) or "Weights only load failed" in text:
+        found = re.search(r"Unsupported global: GLOBAL ([\w.]+)", text)
+        if found:
+            return f"it holds a {found.group(1)} object, refused: only tensors and plain data are loaded"
+        found = re.search(r"WeightsUnpickler error:\s*([^\n]+)", text)
+        detail = f": {found.group(1).strip()}" if found else ""
+        return f"not a PyTorch file of tensors{detail}"
+    if isinstance(error, EOFError | OSError) or "central directory" in text or "failed reading zip archive" in text:
+        return "truncated or corrupt file"
+    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    if "weights_only" in first:
+        first = ""
+    return f"{type(error).__name__}{': ' + first[:160] if first else ''}"
 
 
 def _as_state_dict(obj: object, source: str | Path) -> dict[str, torch.Tensor]:
