@@ -63,13 +63,15 @@ def run(group: click.Group, prog: str, argv: list[str] | None = None) -> None:
         rv = group.main(args=argv, prog_name=prog, standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as exc:
+        # click turns a KeyboardInterrupt (and so a Terminated) raised in a command into Abort.
+        cause = exc.__cause__ or exc.__context__
+        if isinstance(cause, KeyboardInterrupt):
+            _interrupted(prog, cause)
         click.echo(f"{prog}: interrupted", err=True)
         sys.exit(EXIT_INTERRUPTED)
     except KeyboardInterrupt as exc:
-        what = f"terminated ({exc.args[0]})" if isinstance(exc, Terminated) else "interrupted"
-        click.echo(f"{prog}: {what}; finished work kept, the unfinished output removed", err=True)
-        sys.exit(exit_status(exc))
+        _interrupted(prog, exc)
     except click.ClickException as exc:
         click.echo(f"{prog}: error: {exc.format_message()}", err=True)
         sys.exit(exc.exit_code)
@@ -87,6 +89,12 @@ def run(group: click.Group, prog: str, argv: list[str] | None = None) -> None:
         )
         sys.exit(3)
     sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def _interrupted(prog: str, exc: KeyboardInterrupt) -> None:
+    what = f"terminated ({exc.args[0]})" if isinstance(exc, Terminated) else "interrupted"
+    click.echo(f"{prog}: {what}; finished work kept, the unfinished output removed", err=True)
+    sys.exit(exit_status(exc))
 
 
 def show_progress(quiet: bool) -> bool:
