@@ -41,7 +41,6 @@ import multiprocessing
 import os
 import re
 import signal
-import socket
 import time
 import traceback
 from collections.abc import Callable, Iterable, Sequence
@@ -56,7 +55,7 @@ except ImportError:  # pragma: no cover - Windows: no locks, no clean-up of stal
 
 #: File name of the manifest inside the output folder.
 MANIFEST = "manifest.jsonl"
-#: Lock file beside the manifest: held (flock) by the run working on the folder; holds its PID.
+#: Lock file beside the manifest: held (flock) by the run working on the folder.
 LOCK = ".manifest.lock"
 
 #: Video containers found by default.  ``.ts`` is an MPEG transport stream (broadcast, HLS segments);
@@ -261,23 +260,17 @@ class FolderLock:
             if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
                 os.close(fd)  # no locks on this file system (ENOLCK, EOPNOTSUPP): go on without
                 return self
-            holder = ""
-            with contextlib.suppress(OSError, UnicodeDecodeError):
-                holder = os.pread(fd, 200, 0).decode().strip()
+            holder = _lock_holder(fd)
             os.close(fd)
             who = f" (PID {holder})" if holder else ""
             raise BatchLocked(
                 f"{self.out_dir}: another batch{who} is working on this folder; wait for it to finish or stop it"
             ) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()} on {socket.gethostname()}\n".encode(), 0)
-        self._fd, self.held = fd, True
+        self._fd, self.held = fd, True  # nothing is written to the file: a rerun that skips all changes nothing
         return self
 
     def release(self) -> None:
         if self._fd is not None:
-            with contextlib.suppress(OSError):
-                os.ftruncate(self._fd, 0)
             os.close(self._fd)  # closing releases the flock
             self._fd, self.held = None, False
 
@@ -286,6 +279,28 @@ class FolderLock:
 
     def __exit__(self, *exc) -> None:
         self.release()
+
+
+def _lock_holder(fd: int) -> int | None:
+    """PID of the process holding the flock on ``fd``'s file, from Linux's /proc/locks (else None)."""
+    try:
+        st = os.fstat(fd)
+        with open("/proc/locks", encoding="ascii", errors="replace") as fh:
+            lines = fh.read().splitlines()
+    except OSError:
+        return None
+    exact, same_inode = [], []
+    for line in lines:
+        parts = line.split()
+        if len(parts) < 6 or parts[1] != "FLOCK" or parts[0] == "->":
+            continue  # a process waiting for the lock, not holding it
+        dev, _, inode = parts[5].rpartition(":")
+        if inode == str(st.st_ino):
+            same_inode.append(int(parts[4]))
+            if dev == f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}":
+                exact.append(int(parts[4]))
+    holders = exact or (same_inode if len(same_inode) == 1 else [])
+    return holders[0] if holders else None
 
 
 @contextlib.contextmanager
@@ -538,7 +553,8 @@ def run_batch(
             from tqdm.auto import tqdm
 
             bar = tqdm(total=len(todo), unit="file", desc="batch")
-        runner = "inline" if executor == "inline" else executor
+        runner = executor
+        unfinished: list[str] = []
 
         with Manifest(out_dir / MANIFEST) as manifest:
 
@@ -552,6 +568,7 @@ def run_batch(
                     done += 1
                 else:
                     failed += 1
+                    unfinished.append(record["dst"])
                     failures.append((record["key"], record.get("error", "")))
                 if bar is not None:
                     bar.update(1)
@@ -574,6 +591,9 @@ def run_batch(
                     _run_inline(todo, fn, start, finish, interrupted)
                 elif todo:
                     _run_processes(todo, fn, workers, start, finish, interrupted)
+                # Every worker has stopped: what a crashed one left behind can go now (while they ran,
+                # the folders were busy and only the next run could have removed it).
+                remove_partials(unfinished)
             finally:
                 if bar is not None:
                     bar.close()

@@ -4,8 +4,9 @@
 bytes ``half `` and then the input's bytes.  ``job.params`` (or the environment, for jobs whose
 parameters a command builds) says what to do with which file:
 
-* ``crash``: {key: "exit" | "kill"}: ``os._exit(1)`` or SIGKILL itself instead of writing, while the
-  file ``crash_flag`` exists (always when no flag is given).
+* ``crash``: {key: "exit" | "kill" | "kill-mid"}: ``os._exit(1)`` or SIGKILL itself instead of writing
+  (or once its temporary file is half written), while the file ``crash_flag`` exists (always when no
+  flag is given).
 * ``block`` (or ``$BATCH_TEST_BLOCK``): key whose job writes half its temporary file, then waits until
   the file ``release`` (``$BATCH_TEST_RELEASE``) exists: the test interrupts the batch meanwhile.
 * ``fail``: key that raises ValueError.
@@ -25,7 +26,8 @@ def write_job(job) -> dict:
     params = job.params
     how = params.get("crash", {}).get(job.key)
     flag = params.get("crash_flag")
-    if how and (flag is None or Path(flag).exists()):
+    crash = how and (flag is None or Path(flag).exists())
+    if crash and how != "kill-mid":
         if how == "exit":
             os._exit(1)
         os.kill(os.getpid(), signal.SIGKILL)
@@ -38,6 +40,8 @@ def write_job(job) -> dict:
         with open(tmp, "wb") as fh:
             fh.write(b"half ")
             fh.flush()
+            if crash:  # "kill-mid": dies with its temporary file half written
+                os.kill(os.getpid(), signal.SIGKILL)
             if block == job.key:
                 while not Path(release).exists():  # the test sends its signal while this file is half written
                     time.sleep(0.01)

@@ -16,7 +16,6 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 from batch_jobs import write_job
-from videos import write_video
 
 from cli.evm_cli import main
 from evm.batch import (
@@ -31,6 +30,7 @@ from evm.batch import (
     run_batch,
 )
 from evm.io import probe
+from videos import write_video
 
 ROOT = Path(__file__).resolve().parents[1]
 TESTS = Path(__file__).resolve().parent
@@ -141,7 +141,7 @@ def test_an_output_batch_did_not_write_is_left_alone(tmp_path, capsys):
 # ----------------------------------------------------------------------------------- worker deaths
 
 
-@pytest.mark.parametrize("workers, how", [(1, "exit"), (2, "kill")])
+@pytest.mark.parametrize("workers, how", [(1, "exit"), (2, "kill-mid")])
 def test_a_worker_that_dies_fails_only_its_file(tmp_path, workers, how):
     flag = tmp_path / "crash-flag"
     flag.touch()
