@@ -513,7 +513,7 @@ def prepare(
     summary = run_batch(jobs, prepare_video, cache_dir, workers=workers, executor=executor, scheduler=scheduler,
                         progress=progress, retry_crashed=retry_crashed)  # fmt: skip
     size = write_index(cache_dir)
-    failures = summary.failures + [(key, f"{error}; held back (retry crashed videos to try again)")
+    failures = summary.failures + [(key, f"{error} in an earlier run; held back (--retry-crashed tries it again)")
                                    for key, error in summary.held_back]  # fmt: skip
     failures += [(key, f"{dst} exists and this cache did not write it; left alone") for key, dst in summary.refused]
     return PrepareResult(cache_dir, summary.total, summary.done, summary.skipped, len(failures), summary.seconds,
