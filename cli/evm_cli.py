@@ -237,10 +237,11 @@ def batch(
         raise click.ClickException(f"no input videos found under {src_dir}")
     check_clashes(jobs, "" if keep_suffix else f"; --keep-suffix names outputs after the whole input name "
                                                   f"(a.mov -> a.mov.{fmt})")  # fmt: skip
-    _check_settings_on(Path(jobs[0].src), params, sample_fps, opts["scale"])
     overwrite = opts["overwrite"]
+    plan = plan_jobs(jobs, out_dir, overwrite=overwrite, retry_crashed=retry_crashed)
+    if plan.todo:  # judged on a file to do: never on one held back for crashing its worker
+        _check_settings_on(Path(plan.todo[0].src), params, sample_fps, opts["scale"])
     if dry_run:
-        plan = plan_jobs(jobs, out_dir, overwrite=overwrite, retry_crashed=retry_crashed)
         for job in plan.todo:
             click.echo(f"would magnify {job.src} -> {job.dst}")
         _report_left([(j.key, j.dst) for j in plan.refused], [(j.key, e) for j, e in plan.held_back])

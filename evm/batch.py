@@ -674,7 +674,13 @@ def _worker_main(conn, fn, threads: int, parent: int) -> None:
                 with contextlib.suppress(Exception):
                     conn.send(("interrupted", job.key, _why(exc)))
                 return
-            conn.send(("record", record))
+            try:
+                conn.send(("record", record))
+            except (KeyboardInterrupt, OSError):
+                raise
+            except Exception as exc:  # noqa: BLE001 - e.g. fn returned something that does not pickle
+                record = {k: record[k] for k in ("key", "src", "dst", "params", "params_hash", "seconds", "finished")}
+                conn.send(("record", {**record, "status": "failed", "error": f"unusable result: {exc}"}))
     except (KeyboardInterrupt, EOFError, OSError):
         return  # stopped while idle, or the parent is gone
 
