@@ -9,6 +9,7 @@ parameters a command builds) says what to do with which file:
   flag is given).
 * ``block`` (or ``$BATCH_TEST_BLOCK``): key whose job writes half its temporary file, then waits until
   the file ``release`` (``$BATCH_TEST_RELEASE``) exists: the test interrupts the batch meanwhile.
+  With ``$BATCH_TEST_STUBBORN`` set it ignores SIGINT and SIGTERM while it waits.
 * ``fail``: key that raises ValueError.
 """
 
@@ -43,6 +44,9 @@ def write_job(job) -> dict:
             if crash:  # "kill-mid": dies with its temporary file half written
                 os.kill(os.getpid(), signal.SIGKILL)
             if block == job.key:
+                if os.environ.get("BATCH_TEST_STUBBORN"):  # a worker deaf to signals: the parent must clean up
+                    for sig in (signal.SIGINT, signal.SIGTERM):
+                        signal.signal(sig, signal.SIG_IGN)
                 while not Path(release).exists():  # the test sends its signal while this file is half written
                     time.sleep(0.01)
             fh.write(data)

@@ -286,6 +286,35 @@ def test_evm_batch_interrupted_keeps_finished_work_and_leaves_no_partial(tmp_pat
     assert partials(out) == []
 
 
+RUNNER_SCRIPT = """
+import sys
+from pathlib import Path
+import batch_jobs, evm.batch
+from cli.common import exit_status, handle_signals
+evm.batch.TERMINATE_GRACE = 0.5
+handle_signals()
+src, out = Path(sys.argv[1]), Path(sys.argv[2])
+jobs = [evm.batch.Job(p.name, str(p), str(out / p.name), {}) for p in sorted(src.iterdir())]
+try:
+    evm.batch.run_batch(jobs, batch_jobs.write_job, out, workers=2, progress=False)
+except KeyboardInterrupt as exc:
+    sys.exit(exit_status(exc))
+"""
+
+
+def test_a_worker_deaf_to_signals_is_killed_and_its_partial_removed(tmp_path):
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    for i in range(3):
+        (src / f"f{i}.bin").write_bytes(b"x")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(TESTS)]), "BATCH_TEST_BLOCK": "f1.bin",
+           "BATCH_TEST_RELEASE": str(tmp_path / "never"), "BATCH_TEST_STUBBORN": "1"}  # fmt: skip
+    cmd = [sys.executable, "-c", RUNNER_SCRIPT, str(src), str(out)]
+    code, _, err = _interrupt_when_held(cmd, env, MANIFEST, "f1", signal.SIGTERM, out)
+    assert code == 128 + signal.SIGTERM, err
+    assert partials(out) == [] and read_manifest(out / MANIFEST)["f1.bin"]["status"] == "interrupted"
+
+
 def test_antispoof_prepare_interrupted_the_same_way(tmp_path):
     src, cache = tmp_path / "in", tmp_path / "cache"
     src.mkdir()
