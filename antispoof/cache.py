@@ -552,6 +552,7 @@ def prepare(
     executor: str = "process",
     scheduler: str | None = None,
     progress: bool = True,
+    retry_crashed: bool = False,
 ) -> PrepareResult:
     """Build (or complete) the clip cache of a dataset.
 
@@ -567,12 +568,22 @@ def prepare(
     detector : str or None
         Path to a YuNet ``.onnx`` model; None uses OpenCV's Haar cascade (only for
         videos without annotations).
-    workers, executor, scheduler : see :func:`evm.batch.run_batch`.
+    workers, executor, scheduler, retry_crashed : see :func:`evm.batch.run_batch`.
 
     Returns
     -------
     PrepareResult
-        ``cache_dir`` is the folder :class:`ClipDataset` reads.
+        ``cache_dir`` is the folder :class:`ClipDataset` reads.  A video whose worker process died
+        (here or in an earlier run, then held back unless ``retry_crashed``) and a ``.npy`` in the
+        cache that the manifest does not show this cache wrote (left alone) count as failed.
+
+    Raises
+    ------
+    evm.batch.BatchLocked
+        Another run is preparing the same cache folder.
+    KeyboardInterrupt
+        From the caller's signal handling, after the workers removed their partial files; finished
+        videos are kept and the interrupted ones are redone by the next run.
     """
     config = config or PrepareConfig()
     records = list(dataset if records is None else records)
@@ -588,10 +599,13 @@ def prepare(
         for r in records
     ]
     summary = run_batch(jobs, prepare_video, cache_dir, workers=workers, executor=executor, scheduler=scheduler,
-                        progress=progress)
+                        progress=progress, retry_crashed=retry_crashed)  # fmt: skip
     size = write_index(cache_dir)
-    return PrepareResult(cache_dir, summary.total, summary.done, summary.skipped, summary.failed, summary.seconds,
-                         summary.failures, size)
+    failures = summary.failures + [(key, f"{error} in an earlier run; held back (--retry-crashed tries it again)")
+                                   for key, error in summary.held_back]  # fmt: skip
+    failures += [(key, f"{dst} exists and this cache did not write it; left alone") for key, dst in summary.refused]
+    return PrepareResult(cache_dir, summary.total, summary.done, summary.skipped, len(failures), summary.seconds,
+                         failures, size)  # fmt: skip
 
 
 def write_index(cache_dir: str | os.PathLike) -> int:

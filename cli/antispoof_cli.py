@@ -192,6 +192,7 @@ def index(root: Path, name: str, protocol: str | None, as_json: bool, verify: bo
 @click.option("--workers", type=_ints(1, limits.MAX_WORKERS), default=1, show_default=True)
 @click.option("--executor", type=click.Choice(["process", "dask"]), default="process", show_default=True)
 @click.option("--scheduler", help="Dask scheduler address.")
+@click.option("--retry-crashed", is_flag=True, help="Retry videos whose worker process died in an earlier run.")
 @click.option("-q", "--quiet", is_flag=True)
 def prepare(
     root: Path,
@@ -209,6 +210,7 @@ def prepare(
     workers: int,
     executor: str,
     scheduler: str | None,
+    retry_crashed: bool,
     quiet: bool,
     **opts,
 ):
@@ -252,6 +254,7 @@ def prepare(
         executor=executor,
         scheduler=scheduler,
         progress=show_progress(quiet),
+        retry_crashed=retry_crashed,
     )
     click.echo(
         f"{result.done} prepared, {result.skipped} already done, {result.failed} failed of {result.total} "

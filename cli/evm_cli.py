@@ -189,6 +189,12 @@ def info(src: Path, as_json: bool):
 @click.option("--executor", type=click.Choice(["process", "dask"]), default="process", show_default=True)
 @click.option("--scheduler", help="Dask scheduler address (with --executor dask); default: a local cluster.")
 @click.option("--retries", type=click.IntRange(min=0), default=1, show_default=True, help="Dask retries per file.")
+@click.option(
+    "--keep-suffix",
+    is_flag=True,
+    help="Name outputs after the whole input name (a.mov -> a.mov.mp4), for folders holding a.mp4 and a.mov.",
+)
+@click.option("--retry-crashed", is_flag=True, help="Retry files whose worker process died in an earlier run.")
 @click.option("--dry-run", is_flag=True, help="List what would be done and exit.")
 @click.option("-q", "--quiet", is_flag=True)
 def batch(
@@ -200,6 +206,8 @@ def batch(
     executor: str,
     scheduler: str | None,
     retries: int,
+    keep_suffix: bool,
+    retry_crashed: bool,
     dry_run: bool,
     quiet: bool,
     **opts,
@@ -207,9 +215,11 @@ def batch(
     """Magnify every video under SRC_DIR into OUT_DIR, mirroring the tree.
 
     Resumable: OUT_DIR/manifest.jsonl records each file; a re-run skips files done
-    with the same parameters and retries failed ones.  Exit status 1 if any failed.
+    with the same parameters and retries failed ones (not those that crashed their
+    worker process: see --retry-crashed).  Existing outputs this batch did not write
+    are left alone unless --overwrite.  Exit status 1 if any file is not done.
     """
-    from evm.batch import MANIFEST, VIDEO_PATTERNS, Job, find_inputs, pending_jobs, read_manifest, run_batch
+    from evm.batch import MANIFEST, VIDEO_PATTERNS, Job, check_clashes, find_inputs, plan_jobs, run_batch
     from evm.pipeline import batch_params, magnify_job
 
     params, sample_fps = params_from_options(opts)
@@ -223,15 +233,21 @@ def batch(
         if out_root == path.resolve().parent or out_root in path.resolve().parents:
             continue  # never re-process our own outputs when OUT_DIR lies inside SRC_DIR
         rel = path.relative_to(src_dir)
-        jobs.append(Job(str(rel), str(path), str(out_dir / rel.with_suffix("." + fmt)), job_params))
+        name = rel.name + "." + fmt if keep_suffix else rel.with_suffix("." + fmt).name
+        jobs.append(Job(str(rel), str(path), str(out_dir / rel.parent / name), job_params))
     if not jobs:
         raise click.ClickException(f"no input videos found under {src_dir}")
-    _check_settings_on(Path(jobs[0].src), params, sample_fps, opts["scale"])
+    check_clashes(jobs, "" if keep_suffix else f"; --keep-suffix names outputs after the whole input name "
+                                                  f"(a.mov -> a.mov.{fmt})")  # fmt: skip
+    overwrite = opts["overwrite"]
+    plan = plan_jobs(jobs, out_dir, overwrite=overwrite, retry_crashed=retry_crashed)
+    if plan.todo:  # judged on a file to do: never on one held back for crashing its worker
+        _check_settings_on(Path(plan.todo[0].src), params, sample_fps, opts["scale"])
     if dry_run:
-        todo, skipped = pending_jobs(jobs, read_manifest(out_dir / MANIFEST))
-        for job in todo:
+        for job in plan.todo:
             click.echo(f"would magnify {job.src} -> {job.dst}")
-        click.echo(f"{len(todo)} to do, {len(skipped)} already done", err=True)
+        _report_left([(j.key, j.dst) for j in plan.refused], [(j.key, e) for j, e in plan.held_back])
+        click.echo(f"{len(plan.todo)} to do, {len(plan.skipped)} already done", err=True)
         return
     summary = run_batch(
         jobs,
@@ -242,16 +258,29 @@ def batch(
         scheduler=scheduler,
         retries=retries,
         progress=show_progress(quiet),
+        overwrite=overwrite,
+        retry_crashed=retry_crashed,
     )
+    left = "".join(f", {n} {what}" for n, what in ((len(summary.refused), "refused (existing output)"),
+                   (len(summary.held_back), "held back (crashed before)")) if n)  # fmt: skip
     click.echo(
-        f"{summary.done} done, {summary.skipped} skipped (already done), {summary.failed} failed "
+        f"{summary.done} done, {summary.skipped} skipped (already done), {summary.failed} failed{left} "
         f"of {summary.total} in {summary.seconds:.1f} s; manifest: {out_dir / MANIFEST}",
         err=True,
     )
     for key, error in summary.failures:
         click.echo(f"failed: {key}: {error}", err=True)
+    _report_left(summary.refused, summary.held_back)
     if not summary.ok:
         raise click.exceptions.Exit(1)
+
+
+def _report_left(refused, held_back) -> None:
+    """One line per file a batch leaves alone, with the option that changes it."""
+    for _, dst in refused:
+        click.echo(f"refused: {dst}: exists and this batch did not write it (--overwrite replaces it)", err=True)
+    for key, error in held_back:
+        click.echo(f"held back: {key}: {error} (--retry-crashed tries it again)", err=True)
 
 
 def _check_settings_on(path: Path, params, sample_fps: float | None, scale: float) -> None:
