@@ -138,7 +138,7 @@ BAD_INPUTS = {
     "alpha not a number": (lambda p, c: ["magnify", c, "--alpha", "ten"], "alpha"),
     "missing out dir": (lambda p, c: ["magnify", c, "-o", p / "nowhere" / "o.mp4"], "does not exist"),
     "unwritable out": (lambda p, c: ["magnify", c, "-o", "/proc/evm-test-output.mp4"], ""),
-    "existing output": (lambda p, c: ["magnify", c, "-o", write_video(p / "o.mp4", grating_frames(4, 8, 8))],
+    "existing output": (lambda p, c: ["magnify", c, "-o", write_video(p / "existing.mp4", grating_frames(4, 8, 8))],
                         "already exists"),
     "output is the input": (lambda p, c: ["magnify", c, "-o", c, "--overwrite"], "is the input file"),
     "unknown preset": (lambda p, c: ["magnify", c, "--preset", "nope"], "unknown preset"),
