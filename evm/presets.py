@@ -25,9 +25,19 @@ class MagnifyParams:
     r2: float | None = None
     order: int = 1
     compat: str | None = None
+    sigma: float | None = None  # phase smoothing (pyramid="riesz"); None: the method's default
 
     def as_kwargs(self) -> dict:
-        return asdict(self)
+        """Keyword arguments of :func:`evm.magnify` / :class:`evm.Magnifier`.
+
+        ``sigma`` is left out while it is None, so the dictionary (and the batch and
+        clip-cache hashes made from it) of every linear or colour setting is what it
+        was before the phase method existed.
+        """
+        d = asdict(self)
+        if d["sigma"] is None:
+            del d["sigma"]
+        return d
 
     def updated(self, **changes) -> MagnifyParams:
         """A copy with the given fields replaced (``None`` values are ignored)."""
