@@ -44,6 +44,49 @@ _ONE = np.float32(1.0)
 _MAXV = np.float32(255.0)
 
 _RING = 3
+_TINY = np.float32(1e-30)
+_PI = np.float32(math.pi)
+_PI_2 = np.float32(math.pi / 2)
+_PI_4 = np.float32(math.pi / 4)
+_TAN_PI_8 = np.float32(math.tan(math.pi / 8))
+_TWO_PI = np.float32(2 * math.pi)
+_INV_TWO_PI = np.float32(1 / (2 * math.pi))
+_QUARTER = np.float32(0.25)
+_TWO = np.float32(2.0)
+_C3, _C5, _C7, _C9, _C11 = (np.float32(c) for c in (-1 / 3, 1 / 5, -1 / 7, 1 / 9, -1 / 11))
+_S3, _S5, _S7, _S9 = (np.float32(c) for c in (-1 / 6, 1 / 120, -1 / 5040, 1 / 362880))
+_K2, _K4, _K6, _K8 = (np.float32(c) for c in (-1 / 2, 1 / 24, -1 / 720, 1 / 40320))
+
+
+# Branch-free float32 polynomial versions of atan2 and sin/cos (no vector libm here), so that the
+# per-coefficient loops vectorise; both are accurate to about 1e-6 rad, the float32 rounding level.
+
+
+@njit(cache=True, inline="always")
+def _atan2_pos(y, x):
+    """atan2(y, x) for y >= 0, in [0, pi]: reduced to |t| <= tan(pi/8), Taylor series to t^11."""
+    ax = abs(x)
+    hi = max(y, ax)
+    a = min(y, ax) / max(hi, _TINY)
+    big = a > _TAN_PI_8
+    t = (a - _ONE) / (a + _ONE) if big else a
+    z = t * t
+    r = t + t * z * (_C3 + z * (_C5 + z * (_C7 + z * (_C9 + z * _C11))))
+    r = r + _PI_4 if big else r
+    r = _PI_2 - r if y > ax else r
+    return _PI - r if x < _ZERO else r
+
+
+@njit(cache=True, inline="always")
+def _cos_sin(m):
+    """(cos m, sin m) for float32 m: reduced to [-pi, pi], Taylor on m/4 (|m/4| <= pi/4), doubled twice."""
+    u = m - _TWO_PI * np.float32(np.floor(m * _INV_TWO_PI + _HALF))
+    h = u * _QUARTER
+    z = h * h
+    sn = h + h * z * (_S3 + z * (_S5 + z * (_S7 + z * _S9)))
+    cs = _ONE + z * (_K2 + z * (_K4 + z * (_K6 + z * _K8)))
+    sn, cs = _TWO * sn * cs, cs * cs - sn * sn
+    return cs * cs - sn * sn, _TWO * sn * cs
 
 #: Modes of ``analyze_level``.
 CAUSAL = 0  # phase difference, accumulate, filter, write the smoothing inputs
@@ -95,6 +138,10 @@ def _analyze_rows(g, frame, mix, coarse, prev, acc, sos, state, given, fields, f
     ring = np.empty((_RING, p), np.float32)
     from_frame = frame.shape[0] > 0
     S = sos.shape[0]
+    r1 = np.empty(p, np.float32)
+    r2 = np.empty(p, np.float32)
+    fc = np.empty(p, np.float32)
+    fs = np.empty(p, np.float32)
     for r in range(np.int64(lo), np.int64(hi)):
         first_y = r - 1 if r == lo else r + 1
         for y in range(first_y, r + 2):
@@ -107,59 +154,62 @@ def _analyze_rows(g, frame, mix, coarse, prev, acc, sos, state, given, fields, f
         cur = ring[(r + _RING) % _RING]
         um1 = ring[(r - 1 + _RING) % _RING]
         dp1 = ring[(r + 1 + _RING) % _RING]
+        p_i, p_r1, p_r2 = prev[0, r], prev[1, r], prev[2, r]
+        # approximate Riesz transform: the paper's [0.5, 0, -0.5] along each axis (reflect-101 edges)
+        r1[0] = _ZERO
+        r1[p - 1] = _ZERO
+        for x in range(1, p - 1):
+            r1[x] = _HALF * (cur[x - 1] - cur[x + 1])
         for x in range(p):
-            i0 = cur[x]
-            # approximate Riesz transform: the paper's [0.5, 0, -0.5] along each axis (reflect-101 edges)
-            r1 = _HALF * (cur[x - 1 if x > 0 else 1] - cur[x + 1 if x < p - 1 else p - 2])
-            r2 = _HALF * (um1[x] - dp1[x])
-            if mode == GIVEN:
-                fc = given[0, r, x]
-                fs = given[1, r, x]
-            else:
-                if first:
-                    ip, r1p, r2p = i0, r1, r2
-                else:
-                    ip = prev[0, r, x]
-                    r1p = prev[1, r, x]
-                    r2p = prev[2, r, x]
+            r2[x] = _HALF * (um1[x] - dp1[x])
+        if mode == GIVEN:
+            fc[:] = given[0, r]
+            fs[:] = given[1, r]
+        else:
+            if first:
+                p_i[:] = cur
+                p_r1[:] = r1
+                p_r2[:] = r2
+            a_c, a_s = acc[0, r], acc[1, r]
+            for x in range(p):
+                i0, ip = cur[x], p_i[x]
                 # q_t * conj(q_{t-1}): its angle is the phase change, its (x, y) part the orientation.
-                real = i0 * ip + r1 * r1p + r2 * r2p
-                qx = ip * r1 - i0 * r1p
-                qy = ip * r2 - i0 * r2p
+                real = i0 * ip + r1[x] * p_r1[x] + r2[x] * p_r2[x]
+                qx = ip * r1[x] - i0 * p_r1[x]
+                qy = ip * r2[x] - i0 * p_r2[x]
                 norm = math.sqrt(qx * qx + qy * qy)
-                pc = acc[0, r, x]
-                ps = acc[1, r, x]
-                if norm > _ZERO:
-                    dphi = np.float32(math.atan2(norm, real)) / norm
-                    pc += dphi * qx
-                    ps += dphi * qy
-                    acc[0, r, x] = pc
-                    acc[1, r, x] = ps
-                fc = pc
-                fs = ps
-                for s in range(S):
-                    b0, b1, b2, a1, a2 = sos[s, 0], sos[s, 1], sos[s, 2], sos[s, 4], sos[s, 5]
-                    y = b0 * fc + state[s, 0, 0, r, x]
-                    state[s, 0, 0, r, x] = b1 * fc - a1 * y + state[s, 1, 0, r, x]
-                    state[s, 1, 0, r, x] = b2 * fc - a2 * y
-                    fc = y
-                    y = b0 * fs + state[s, 0, 1, r, x]
-                    state[s, 0, 1, r, x] = b1 * fs - a1 * y + state[s, 1, 1, r, x]
-                    state[s, 1, 1, r, x] = b2 * fs - a2 * y
-                    fs = y
-            prev[0, r, x] = i0
-            prev[1, r, x] = r1
-            prev[2, r, x] = r2
-            if mode == ACCUMULATE:
-                continue
-            if blur:
-                amp = math.sqrt(i0 * i0 + r1 * r1 + r2 * r2)
-                fields[0, r, x] = amp * fc
-                fields[1, r, x] = amp * fs
-                fields[2, r, x] = amp
-            else:
-                fields[0, r, x] = fc
-                fields[1, r, x] = fs
+                per = _atan2_pos(norm, real) / max(norm, _TINY)  # qx = qy = 0 when norm = 0
+                a_c[x] += per * qx
+                a_s[x] += per * qy
+            fc[:] = a_c
+            fs[:] = a_s
+            for sec in range(S):
+                b0, b1, b2, a1, a2 = sos[sec, 0], sos[sec, 1], sos[sec, 2], sos[sec, 4], sos[sec, 5]
+                for comp in range(2):
+                    v = fc if comp == 0 else fs
+                    z0 = state[sec, 0, comp, r]
+                    z1 = state[sec, 1, comp, r]
+                    for x in range(p):
+                        xin = v[x]
+                        y = b0 * xin + z0[x]
+                        z0[x] = b1 * xin - a1 * y + z1[x]
+                        z1[x] = b2 * xin - a2 * y
+                        v[x] = y
+        p_i[:] = cur
+        p_r1[:] = r1
+        p_r2[:] = r2
+        if mode == ACCUMULATE:
+            continue
+        f0, f1, f2 = fields[0, r], fields[1, r], fields[2, r]
+        if blur:
+            for x in range(p):
+                amp = math.sqrt(cur[x] * cur[x] + r1[x] * r1[x] + r2[x] * r2[x])
+                f0[x] = amp * fc[x]
+                f1[x] = amp * fs[x]
+                f2[x] = amp
+        else:
+            f0[:] = fc
+            f1[:] = fs
 
 
 @njit(parallel=True, cache=True)
@@ -216,6 +266,9 @@ def _synth_rows(fields, prev, weights, alpha, below, frame, out, C, lo, hi):
     scratch = np.empty(q + 2, np.float32)
     coarse_row = np.empty(p, np.float32)
     padded = np.empty((3, p + 2 * rad), np.float32)
+    hc = np.empty(p, np.float32)
+    hs = np.empty(p, np.float32)
+    hd = np.empty(p, np.float32)
     for r in range(np.int64(lo), np.int64(hi)):
         if blur:
             # vertical pass into the padded rows
@@ -235,35 +288,33 @@ def _synth_rows(fields, prev, weights, alpha, below, frame, out, C, lo, hi):
             _expand_row(below, r, n, p, 1, scratch, coarse_row, False)
         else:
             coarse_row[:] = _ZERO
+        if blur:
+            hc[:] = _ZERO
+            hs[:] = _ZERO
+            hd[:] = _ZERO
+            for t in range(2 * rad + 1):
+                wgt = weights[t]
+                v0, v1, v2 = padded[0, t : t + p], padded[1, t : t + p], padded[2, t : t + p]
+                for x in range(p):
+                    hc[x] += wgt * v0[x]
+                    hs[x] += wgt * v1[x]
+                    hd[x] += wgt * v2[x]
+            for x in range(p):
+                inv = _ONE / hd[x] if hd[x] > _ZERO else _ZERO
+                hc[x] *= inv
+                hs[x] *= inv
+        else:
+            hc[:] = fields[0, r]
+            hs[:] = fields[1, r]
+        p_i, p_r1, p_r2 = prev[0, r], prev[1, r], prev[2, r]
         for x in range(p):
-            if blur:
-                nc = _ZERO
-                ns = _ZERO
-                den = _ZERO
-                for t in range(2 * rad + 1):
-                    wgt = weights[t]
-                    nc += wgt * padded[0, x + t]
-                    ns += wgt * padded[1, x + t]
-                    den += wgt * padded[2, x + t]
-                if den > _ZERO:
-                    fc = nc / den
-                    fs = ns / den
-                else:
-                    fc = _ZERO
-                    fs = _ZERO
-            else:
-                fc = fields[0, r, x]
-                fs = fields[1, r, x]
-            mc = alpha * fc
-            ms = alpha * fs
+            mc = alpha * hc[x]
+            ms = alpha * hs[x]
             mag = math.sqrt(mc * mc + ms * ms)
-            i0 = prev[0, r, x]
-            if mag > _ZERO:
-                s = np.float32(math.sin(mag)) / mag
-                shifted = np.float32(math.cos(mag)) * i0 - s * (mc * prev[1, r, x] + ms * prev[2, r, x])
-            else:
-                shifted = i0
-            coarse_row[x] += shifted - i0
+            cs, sn = _cos_sin(mag)
+            sinc = sn / mag if mag > _TINY else _ONE
+            i0 = p_i[x]
+            coarse_row[x] += (cs - _ONE) * i0 - sinc * (mc * p_r1[x] + ms * p_r2[x])
         if to_frame:
             src = frame[r]
             dst = out[r]
