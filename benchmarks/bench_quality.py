@@ -50,9 +50,7 @@ def textures(tile: int) -> list[tuple[str, np.ndarray]]:
             path = VIDEOS / name
             if not path.exists():
                 continue
-            for i, frame in enumerate(VideoReader(path)):
-                if i == index:
-                    break
+            frame = next(f for i, f in enumerate(VideoReader(path)) if i == index)
             y = frame.astype(np.float64) @ [0.299, 0.587, 0.114]
             top, left = min(top, y.shape[0] - tile), min(left, y.shape[1] - tile)
             out.append((name, y[top : top + tile, left : left + tile]))
@@ -113,7 +111,8 @@ def main() -> None:
     t = np.arange(T) / fps
     wave = np.sin(2 * np.pi * f * t)
     print(
-        f"# quality: {len(tiles)} texture(s) ({', '.join(n for n, _ in tiles)}), {size}x{size}, {T} frames @ {fps:g} fps,"
+        f"# quality: {len(tiles)} texture(s) ({', '.join(n for n, _ in tiles)}), {size}x{size},"
+        f" {T} frames @ {fps:g} fps,"
         f" motion d*sin(2 pi {f:g} t) along 30 deg, ideal filter {band[0]:g}-{band[1]:g} Hz,"
         f" SSIM over frames {args.skip}..{T - args.skip - 1}, border {args.border} px"
     )
@@ -129,9 +128,8 @@ def main() -> None:
             scores = {m: [] for m in methods}
             for _, tile in tiles:
                 clean = np.stack([shifted(tile, d * w * direction[0], d * w * direction[1], size) for w in wave])
-                truth = np.stack(
-                    [shifted(tile, (1 + alpha) * d * w * direction[0], (1 + alpha) * d * w * direction[1], size) for w in wave]
-                )
+                big = [(1 + alpha) * d * w for w in wave]
+                truth = np.stack([shifted(tile, b * direction[0], b * direction[1], size) for b in big])
                 noisy = clean + rng.normal(0.0, noise, clean.shape) if noise else clean
                 video = np.clip(np.round(noisy), 0, 255).astype(np.uint8)
                 scores[methods[0]].append(ssim_series(video, truth, args.skip, args.border))

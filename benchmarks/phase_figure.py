@@ -1,6 +1,6 @@
 """The XT-slice figure of docs/method.md: input | linear EVM | Riesz phase method on a sample clip.
 
-    python benchmarks/phase_figure.py [--video ../shared/data/videos/baby.mp4] [-o docs/phase-xt.png]
+python benchmarks/phase_figure.py [--video ../shared/data/videos/baby.mp4] [-o docs/phase-xt.png]
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ VIDEO = Path(__file__).resolve().parents[2] / "shared" / "data" / "videos" / "ba
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--video", type=Path, default=VIDEO)
-    parser.add_argument("-o", "--output", type=Path, default=Path(__file__).resolve().parents[1] / "docs" / "phase-xt.png")
+    default_png = Path(__file__).resolve().parents[1] / "docs" / "phase-xt.png"
+    parser.add_argument("-o", "--output", type=Path, default=default_png)
     parser.add_argument("--alpha", type=float, default=20.0)
     parser.add_argument("--row", type=float, default=0.55, help="slice row as a fraction of the height")
     parser.add_argument("--duration", type=float, default=8.0)
@@ -38,9 +39,11 @@ def main() -> None:
     gap = np.full((slices[0].shape[0], 4, 3), 255, np.uint8)
     image = np.concatenate([slices[0], gap, slices[1], gap, slices[2]], axis=1)
     save_png(args.output, image)
-    print(f"wrote {args.output} ({image.shape[1]}x{image.shape[0]}): row {row} of {args.video.name} at scale "
-          f"{args.scale:g}, {len(frames)} frames; input | linear (alpha {args.alpha:g}, lambda_c 16) | riesz "
-          f"(alpha {args.alpha:g}, sigma {evm.phase.DEFAULT_SIGMA:g}), Butterworth {band[0]:g}-{band[1]:g} Hz")
+    print(
+        f"wrote {args.output} ({image.shape[1]}x{image.shape[0]}): row {row} of {args.video.name} at scale "
+        f"{args.scale:g}, {len(frames)} frames; input | linear (alpha {args.alpha:g}, lambda_c 16) | riesz "
+        f"(alpha {args.alpha:g}, sigma {evm.phase.DEFAULT_SIGMA:g}), Butterworth {band[0]:g}-{band[1]:g} Hz"
+    )
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from ._kernels import _chunks, _expand_row, _reflect101
+from ._kernels import _chunks, _expand_row
 
 _ZERO = np.float32(0.0)
 _HALF = np.float32(0.5)
@@ -87,6 +87,7 @@ def _cos_sin(m):
     cs = _ONE + z * (_K2 + z * (_K4 + z * (_K6 + z * _K8)))
     sn, cs = _TWO * sn * cs, cs * cs - sn * sn
     return cs * cs - sn * sn, _TWO * sn * cs
+
 
 #: Modes of ``analyze_level``.
 CAUSAL = 0  # phase difference, accumulate, filter, write the smoothing inputs

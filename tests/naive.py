@@ -316,7 +316,7 @@ def riesz_magnify(
             A = np.sqrt(I**2 + R1**2 + R2**2)
             By, Bx = blur_matrix(I.shape[1], sigma), blur_matrix(I.shape[2], sigma)
 
-            def blur(x):
+            def blur(x, By=By, Bx=Bx):
                 return np.einsum("ij,tjk,lk->til", By, x, Bx)
 
             den = blur(A)
