@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import click
 
 from cli.common import finite, run, show_progress
 
-MODES = {"motion": "laplacian", "color": "gaussian", "colour": "gaussian"}
+MODES = {"motion": "laplacian", "color": "gaussian", "colour": "gaussian", "phase": "riesz"}
 POSITIVE = finite(min=0, min_open=True)
 
 
@@ -31,10 +32,19 @@ def magnify_options(f):
 
 MAGNIFICATION_OPTIONS = [
     click.option("--preset", help="Named settings (see `evm presets`); other options override them."),
-    click.option("--alpha", type=finite(), help="Amplification factor (default 10; 10-60 motion, 50-150 colour)."),
+    click.option(
+        "--alpha",
+        type=finite(),
+        help="Amplification factor (default 10; 10-60 motion, 50-150 colour; phase: motion x (1 + alpha),"
+        " -1 to 0 attenuates).",
+    ),
     click.option("--low", type=POSITIVE, help="Lower edge of the temporal band, Hz (default 0.4)."),
     click.option("--high", type=POSITIVE, help="Upper edge of the temporal band, Hz (default 3.0)."),
-    click.option("--mode", type=click.Choice(sorted(MODES)), help="motion: Laplacian pyramid; color: Gaussian."),
+    click.option(
+        "--mode",
+        type=click.Choice(sorted(MODES)),
+        help="motion: linear, Laplacian pyramid; color: Gaussian; phase: phase-based on a Riesz pyramid.",
+    ),
     click.option(
         "--filter",
         "temporal",
@@ -45,6 +55,11 @@ MAGNIFICATION_OPTIONS = [
     click.option("--levels", type=int, help="Pyramid levels (motion: entries incl. residual; color: halvings)."),
     click.option("--lambda-c", "lambda_c", type=POSITIVE, help="Cutoff wavelength in pixels (default 16)."),
     click.option("--chroma-attenuation", type=finite(min=0), help="Gain on I/Q of the added signal (default 0.1)."),
+    click.option(
+        "--sigma",
+        type=finite(min=0, max=1000),
+        help="Phase mode: Gaussian smoothing of the phase, pixels per level (default 2; 0: off).",
+    ),
     click.option("--r1", type=finite(min=0, max=1, min_open=True), help="IIR rate of the fast low-pass (with --r2)."),
     click.option("--r2", type=finite(min=0, max=1, min_open=True), help="IIR rate of the slow low-pass (with --r1)."),
     click.option("--compat", type=click.Choice(["mit"]), help="Reproduce the MIT reference code's conventions."),
@@ -90,7 +105,10 @@ def params_from_options(opts: dict):
         r1=opts.get("r1"),
         r2=opts.get("r2"),
         compat=opts.get("compat"),
+        sigma=opts.get("sigma"),
     )
+    if params.pyramid != "riesz" and params.sigma is not None and opts.get("sigma") is None:
+        params = replace(params, sigma=None)  # a phase preset switched to another --mode
     sample_fps = opts.get("sample_fps")
     return params, sample_fps if sample_fps is not None else preset_fps
 
@@ -115,7 +133,7 @@ def file_options(opts: dict, sample_fps: float | None) -> dict:
 def main_group():
     """Eulerian Video Magnification: reveal subtle motion and colour change in video.
 
-    EVM is covered by MIT patents for commercial use.
+    EVM, phase-based processing and the Riesz pyramid are covered by MIT patents for commercial use.
     """
 
 
@@ -424,14 +442,19 @@ def presets():
 
     for p in PRESETS.values():
         q = p.params
-        mode = "color " if q.pyramid == "gaussian" else "motion"
+        mode = {"gaussian": "color ", "riesz": "phase "}.get(q.pyramid, "motion")
         extra = f", fps {p.fps:g}" if p.fps else ""
+        if q.pyramid == "riesz":
+            from evm.phase import DEFAULT_SIGMA
+
+            spatial = f"sigma {DEFAULT_SIGMA if q.sigma is None else q.sigma:g}"
+        else:
+            spatial = f"lambda_c {q.lambda_c:g}, chroma {q.chroma_attenuation:g}"
         click.echo(
-            f"{p.name:10s} {mode} alpha {q.alpha:g}, {q.low:.3g}-{q.high:.3g} Hz, {q.temporal}, "
-            f"lambda_c {q.lambda_c:g}, chroma {q.chroma_attenuation:g}{extra}"
+            f"{p.name:15s} {mode} alpha {q.alpha:g}, {q.low:.3g}-{q.high:.3g} Hz, {q.temporal}, {spatial}{extra}"
         )
-        click.echo(f"{'':10s} {p.description}")
-        click.echo(f"{'':10s} source: {p.source}")
+        click.echo(f"{'':15s} {p.description}")
+        click.echo(f"{'':15s} source: {p.source}")
 
 
 @main_group.command()

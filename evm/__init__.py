@@ -1,17 +1,20 @@
-"""evm: fast, streaming Eulerian Video Magnification (Wu et al., SIGGRAPH 2012).
+"""evm: fast, streaming Eulerian Video Magnification (Wu et al., SIGGRAPH 2012) and its phase-based
+variant on the Riesz pyramid (Wadhwa et al., ICCP 2014; ``pyramid="riesz"``, :mod:`evm.phase`).
 
 Public API::
 
     gaussian_pyramid, laplacian_pyramid, collapse_laplacian, max_pyramid_levels
     rgb_to_yiq, yiq_to_rgb
     butterworth, first_order_iir, ideal_bandpass, SOSFilter      (evm.temporal)
-    laplacian_gains, magnify, Magnifier
+    laplacian_gains, magnify, Magnifier, PhaseMagnifier                (evm.phase: pyramid="riesz")
 
-Eulerian Video Magnification is covered by MIT patents for commercial use.
+Eulerian Video Magnification, phase-based processing and the Riesz pyramid (US 9,338,331) are
+covered by MIT patents for commercial use.
 """
 
 from .color import rgb_to_yiq, yiq_to_rgb
 from .magnify import Magnifier, laplacian_gains, magnify
+from .phase import PhaseMagnifier
 from .pyramid import (
     collapse_laplacian,
     gaussian_pyramid,
@@ -26,6 +29,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Magnifier",
+    "PhaseMagnifier",
     "SOSFilter",
     "butterworth",
     "collapse_laplacian",

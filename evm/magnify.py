@@ -46,7 +46,7 @@ from .temporal import (
 )
 from .validation import real as _real
 
-PyramidKind = Literal["laplacian", "gaussian"]
+PyramidKind = Literal["laplacian", "gaussian", "riesz"]
 TemporalKind = Literal["butterworth", "ideal", "iir"]
 
 #: Default Gaussian level (number of halvings) for colour magnification, as in MIT's face example.
@@ -143,6 +143,9 @@ class Magnifier:
     thread pool, best when another multi-threaded stage such as a video encoder
     shares the cores).
 
+    ``pyramid="riesz"`` constructs the phase-based magnifier
+    :class:`evm.phase.PhaseMagnifier` (a subclass with the same interface).
+
     Examples
     --------
     >>> import numpy as np
@@ -152,6 +155,13 @@ class Magnifier:
     >>> out.shape, out.dtype
     ((8, 48, 64, 3), dtype('uint8'))
     """
+
+    def __new__(cls, *args, **kwargs):
+        if cls is Magnifier and kwargs.get("pyramid") == "riesz":
+            from .phase import PhaseMagnifier
+
+            cls = PhaseMagnifier
+        return super().__new__(cls)
 
     def __init__(
         self,
@@ -164,6 +174,7 @@ class Magnifier:
         pyramid: PyramidKind = "laplacian",
         temporal: TemporalKind = "butterworth",
         levels: int | None = None,
+        sigma: float | None = None,
         lambda_c: float = 16.0,
         chroma_attenuation: float = 0.1,
         r1: float | None = None,
@@ -178,7 +189,9 @@ class Magnifier:
         if compat not in (None, "mit"):
             raise ValueError(f"compat must be None or 'mit', got {compat!r}")
         if pyramid not in ("laplacian", "gaussian"):
-            raise ValueError(f"pyramid must be 'laplacian' or 'gaussian', got {pyramid!r}")
+            raise ValueError(f"pyramid must be 'laplacian', 'gaussian' or 'riesz', got {pyramid!r}")
+        if sigma is not None:
+            raise ValueError("sigma (phase smoothing) applies to pyramid='riesz' only")
         if temporal not in ("butterworth", "ideal", "iir"):
             raise ValueError(f"temporal must be 'butterworth', 'ideal' or 'iir', got {temporal!r}")
         shape = tuple(int(s) for s in frame_shape)
@@ -479,6 +492,7 @@ def magnify(
     pyramid: PyramidKind = "laplacian",
     temporal: TemporalKind = "butterworth",
     levels: int | None = None,
+    sigma: float | None = None,
     lambda_c: float = 16.0,
     chroma_attenuation: float = 0.1,
     r1: float | None = None,
@@ -497,19 +511,28 @@ def magnify(
         Frame rate in Hz.
     alpha : float
         Amplification (>= 0).  Typical: 10-60 for motion, 50-150 for colour.
+        With ``pyramid="riesz"``: phase gain, motion comes out ``(1 + alpha)``
+        times as large; ``-1 <= alpha < 0`` attenuates it (``-1`` removes it).
     low, high : float
         Temporal pass band in Hz, ``0 < low < high < fps / 2``.
     pyramid : {"laplacian", "gaussian"}
         ``"laplacian"``: motion magnification, per-level gains limited by
         ``lambda_c`` (:func:`laplacian_gains`).  ``"gaussian"``: colour
-        magnification of one coarse level, gain ``alpha``.
+        magnification of one coarse level, gain ``alpha``.  ``"riesz"``:
+        phase-based motion magnification of the luma on a Riesz pyramid
+        (:mod:`evm.phase`; chroma passed through, ``lambda_c`` and
+        ``chroma_attenuation`` unused, ``compat`` must be None).
     temporal : {"butterworth", "ideal", "iir"}
         Temporal filter (:mod:`evm.temporal`).  ``"ideal"`` holds the working
         level of the whole clip in memory; the others stream.
     levels : int or None
         Laplacian: number of pyramid entries including the residual, at least 3;
         ``None`` is MIT's ``'auto'`` height.  Gaussian: the level used (number of
-        halvings); ``None`` is 4, or less if the frame is small.
+        halvings); ``None`` is 4, or less if the frame is small.  Riesz: entries
+        including the residual, at least 2; ``None``: all the frame allows.
+    sigma : float or None
+        Riesz only: Gaussian smoothing of the filtered phase in pixels of each
+        level (0: off; ``None``: :data:`evm.phase.DEFAULT_SIGMA`).
     lambda_c : float
         Spatial cutoff wavelength in pixels (Laplacian only).
     chroma_attenuation : float
@@ -554,6 +577,7 @@ def magnify(
         pyramid=pyramid,
         temporal=temporal,
         levels=levels,
+        sigma=sigma,
         lambda_c=lambda_c,
         chroma_attenuation=chroma_attenuation,
         r1=r1,

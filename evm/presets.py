@@ -1,7 +1,11 @@
 """Named parameter sets for common uses, with where each comes from.
 
 Sources: Wu et al. 2012, Table 1 (alpha, lambda_c, band) and MIT's
-``reproduceResults.m`` (filter choice, levels, chroma attenuation).
+``reproduceResults.m`` (filter choice, levels, chroma attenuation).  Phase
+presets (``phase-*``): the bands of the same examples, the smoothing ``sigma = 2``
+of Wadhwa et al. 2014 (Riesz pyramids), and factors chosen in this project
+(``benchmarks/bench_quality.py``); the MIT phase code's own factors were not
+available to check when they were written.
 """
 
 from __future__ import annotations
@@ -25,9 +29,19 @@ class MagnifyParams:
     r2: float | None = None
     order: int = 1
     compat: str | None = None
+    sigma: float | None = None  # phase smoothing (pyramid="riesz"); None: the method's default
 
     def as_kwargs(self) -> dict:
-        return asdict(self)
+        """Keyword arguments of :func:`evm.magnify` / :class:`evm.Magnifier`.
+
+        ``sigma`` is left out while it is None, so the dictionary (and the batch and
+        clip-cache hashes made from it) of every linear or colour setting is what it
+        was before the phase method existed.
+        """
+        d = asdict(self)
+        if d["sigma"] is None:
+            del d["sigma"]
+        return d
 
     def updated(self, **changes) -> MagnifyParams:
         """A copy with the given fields replaced (``None`` values are ignored)."""
@@ -103,6 +117,32 @@ PRESETS: dict[str, Preset] = {
             MagnifyParams(alpha=50, low=72, high=92, temporal="ideal", lambda_c=10, chroma_attenuation=0.0),
             "motion: vibrating low-E string in 600 fps footage",
             "MIT reproduceResults.m guitar (Laplacian + ideal, alpha 50, lambda_c 10, 72-92 Hz, fs 600, chroma 0)",
+            fps=600.0,
+        ),
+        Preset(
+            "phase-motion",
+            MagnifyParams(alpha=20, low=0.4, high=3.0, pyramid="riesz", temporal="butterworth"),
+            "phase: small body motion 0.4-3 Hz, large factors without linear EVM's clipping and noise",
+            "band: MIT's baby/wrist examples (paper Table 1); sigma 2: Wadhwa et al. 2014; alpha 20: this project"
+            " ((1 + alpha) d stays a motion up to about half a level's wavelength)",
+        ),
+        Preset(
+            "phase-baby",
+            MagnifyParams(alpha=10, low=0.4, high=3.0, pyramid="riesz", temporal="iir", r1=0.4, r2=0.05),
+            "phase: MIT's baby example's settings with the phase method (first-order IIR)",
+            "alpha, band, r1/r2: MIT reproduceResults.m baby (linear); sigma 2: Wadhwa et al. 2014",
+        ),
+        Preset(
+            "phase-still",
+            MagnifyParams(alpha=-1, low=0.4, high=3.0, pyramid="riesz", temporal="butterworth"),
+            "phase: remove small motion in 0.4-3 Hz (alpha -1: motion attenuation, e.g. camera shake)",
+            "motion attenuation as in Wadhwa et al. 2013/2014; band: this project",
+        ),
+        Preset(
+            "phase-guitar",
+            MagnifyParams(alpha=25, low=72, high=92, pyramid="riesz", temporal="ideal"),
+            "phase: vibrating low-E string in 600 fps footage",
+            "band and fs: MIT reproduceResults.m guitar; sigma 2: Wadhwa et al. 2014; alpha 25: this project",
             fps=600.0,
         ),
     ]
