@@ -271,11 +271,13 @@ class PhaseMagnifier(Magnifier):
 
     def _analyze(self, frame: np.ndarray, out: np.ndarray) -> None:
         """Ideal filter, first pass: the accumulated phase of every band level, ``out`` (2 * P,) float32."""
+        self._check_buffers(frame, delta=out)
         self._analyze_levels(frame, _pk.ACCUMULATE)
         out[...] = self._acc_all
 
     def _render_delta(self, delta: np.ndarray, frame: np.ndarray, out: np.ndarray) -> None:
         """Ideal filter, second pass: shift the frame's phase by ``alpha`` times the filtered ``delta``."""
+        self._check_buffers(frame, delta=delta, out=out)
         if self._identity:
             out[...] = frame
             return
@@ -285,7 +287,10 @@ class PhaseMagnifier(Magnifier):
 
     def _process_causal(self, block: np.ndarray, out: np.ndarray) -> None:
         """Magnify a checked (n, H, W, C) block into ``out`` (causal filters)."""
+        if out.shape != block.shape:
+            raise ValueError(f"output {out.shape} for a block of {block.shape}")
         for i, frame in enumerate(block):
+            self._check_buffers(frame, out=out[i])
             if self._identity:
                 out[i] = frame
                 continue

@@ -68,8 +68,9 @@ def test_magnify_survives_a_size_change(size_change, tmp_path, temporal, capsys)
     assert not list(tmp_path.glob(".*partial*"))
 
 
-def test_magnifier_entry_points_refuse_wrong_buffers():
-    m = Magnifier((32, 48, 3), 30, alpha=10, low=1, high=4)
+@pytest.mark.parametrize("pyramid", ["laplacian", "riesz"])
+def test_magnifier_entry_points_refuse_wrong_buffers(pyramid):
+    m = Magnifier((32, 48, 3), 30, alpha=10, low=1, high=4, pyramid=pyramid)
     with pytest.raises(ValueError, match="fed to a Magnifier"):
         m._process_causal(np.zeros((1, 64, 64, 3), np.uint8), np.zeros((1, 64, 64, 3), np.uint8))
     with pytest.raises(ValueError, match="output"):
