@@ -43,3 +43,11 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )  # fmt: skip
 settings.load_profile("evm")
+
+
+def default_sigint() -> None:
+    """``preexec_fn`` for a child the test interrupts: a shell starts background jobs (a CI script's
+    pytest among them) with SIGINT ignored, and children inherit that; Ctrl-C must reach this one."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -16,6 +16,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 from batch_jobs import write_job
+from conftest import default_sigint
 
 from cli.evm_cli import main
 from evm.batch import (
@@ -240,7 +241,8 @@ print(r.done, r.skipped, r.failed)
 
 def _interrupt_when_held(cmd, env, manifest_glob: str, blocked: str, sig: int, root: Path):
     """Start ``cmd``; once one job is done and ``blocked`` is half written, send ``sig``."""
-    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=default_sigint)  # fmt: skip
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and proc.poll() is None:

@@ -14,6 +14,7 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
+from conftest import default_sigint
 from test_cli import run_cli
 
 from evm.io import VideoError, VideoReader, probe, read_video
@@ -205,7 +206,7 @@ def test_a_signal_removes_the_partial_output(tmp_path, signum, status):
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     cmd = [sys.executable, "-c", "from cli.evm_cli import main; main()", "magnify", str(src), "-o", str(dst),
            "--encoder-preset", "slow", "-q"]  # fmt: skip
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True, preexec_fn=default_sigint)
     try:
         deadline = time.monotonic() + 120
         while not _partial_files(tmp_path) and proc.poll() is None and time.monotonic() < deadline:

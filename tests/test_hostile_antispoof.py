@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import default_sigint
 from test_training import FAST, TINY, make_data
 
 from antispoof.cache import PrepareConfig, all_clip_starts, stream_clips
@@ -410,7 +411,7 @@ ENV = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONPATH
 def train_process(cache, run, *extra):
     return subprocess.Popen([sys.executable, "-m", "cli.antispoof_cli", "train", str(cache), "--out", str(run),
                              *TRAIN_ARGS, *extra], cwd=ROOT, env=ENV, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+                            stderr=subprocess.PIPE, text=True, preexec_fn=default_sigint)  # fmt: skip
 
 
 def comparable(run):
