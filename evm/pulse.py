@@ -54,11 +54,13 @@ PROJECTION_WINDOW = 1.6
 #: Butterworth order of the band-pass filters (trace; CHROM's in-window filter as in rPPG-Toolbox).
 FILTER_ORDER = 3
 #: An estimate whose SNR is below this is reported as unreliable, dB (see docs/pulse.md for its calibration).
-MIN_SNR_DB = 0.0
+MIN_SNR_DB = 3.0
 #: A clip shorter than this (or than the window, if shorter) gets no estimate, seconds.
 MIN_SECONDS = 5.0
-#: Half-width of the SNR's signal bands around the peak and its harmonic, Hz (at least one FFT bin of the window).
+#: Half-width of the SNR's signal bands around the peak and its harmonic, Hz: at least 1.5 frequency-resolution
+#: bins (1 / window) of the Hann window, whose main lobe holds 99.4% of a sinusoid's power within +-1.5 bins.
 SNR_HALF_WIDTH = 0.1
+SNR_HALF_WIDTH_BINS = 1.5
 #: Mean brightness (luma, 0-1) below which a region is "too dark" for a pulse.
 MIN_LEVEL = 15 / 255
 #: Share of frames whose region has less than 1% skin pixels above which the clip has "no skin".
@@ -455,7 +457,9 @@ class HeartRateTracker:
             return math.nan, -math.inf
         f0 = dominant_frequency(self.freqs, power, band_hz[0] - 1e-9, band_hz[1])
         f0 = min(max(f0, band_hz[0]), band_hz[1])
-        return 60.0 * f0, spectral_snr(self.freqs, power, f0, band_hz, max(SNR_HALF_WIDTH, 1.0 / seconds))
+        return 60.0 * f0, spectral_snr(
+            self.freqs, power, f0, band_hz, max(SNR_HALF_WIDTH, SNR_HALF_WIDTH_BINS / seconds)
+        )
 
     def _analyse(self, x: np.ndarray, end: int) -> WindowEstimate:
         power = self._spectrum(x)
