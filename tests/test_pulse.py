@@ -250,3 +250,23 @@ def test_invalid_frames_and_rates_are_errors():
         meter.update(np.zeros((120, 100, 3), np.uint8))
     with pytest.raises(ValueError, match="no frames"):
         estimate_pulse([], FPS)
+
+
+def test_face_box_is_the_median_of_a_pluggable_detectors_best_boxes_and_skin_region_its_middle():
+    from evm.face import face_box, median_box, skin_region
+
+    calls = []
+
+    def detector(frame):  # best first; frame 10 has none
+        calls.append(int(frame[0, 0, 0]))
+        i = calls[-1]
+        return [] if i == 10 else [(10 + i, 20, 40, 50, 9.0), (0, 0, 5, 5, 1.0)]
+
+    frames = [np.full((100, 120, 3), i, np.uint8) for i in range(30)]
+    assert face_box(frames, detector, max_frames=21, stride=5) == (20.0, 20.0, 40.0, 50.0)  # x: 10, 15, 20, 25 + 10
+    assert calls == [0, 5, 10, 15, 20]
+    assert np.isnan(median_box([[np.nan, 0, 1, 1], [0, 0, 0, 5]])).all()
+    assert skin_region((20, 20, 40, 50), (100, 120)) == (28, 25, 24, 40)
+    assert skin_region((-20, 80, 40, 50), (100, 120)) == (0, 85, 12, 15)  # clipped to the frame
+    with pytest.raises(ValueError, match="no face found in 3 of the first 3 frames"):
+        face_box(frames, lambda frame: [], max_frames=3, stride=1)
