@@ -142,6 +142,13 @@ def pulse_waveform(phase: np.ndarray) -> np.ndarray:
     return wave / (ref.max() - ref.min())
 
 
+def _smooth_noise(rng: np.random.Generator, frames: int, fps: float) -> np.ndarray:
+    """Gaussian noise smoothed by a 1 s Hann window (power mostly below 1 Hz, some up to 2 Hz), unit std."""
+    pad = int(fps)
+    x = np.convolve(rng.normal(0, 1, frames + 2 * pad), np.hanning(max(3, int(fps))), mode="same")[pad : pad + frames]
+    return x / max(x.std(), 1e-12)
+
+
 def pulse_clip(
     frames: int,
     fps: float,
@@ -161,8 +168,9 @@ def pulse_clip(
     multiplied by ``1 - amplitude * k_c * p(t)`` with ``k = PULSE_RGB / 0.77`` (green strongest) and
     ``p`` :func:`pulse_waveform` of the integrated heart rate (peak-to-peak 1). Then a global
     illumination change ``1 + flicker * l(t)`` (a slow drift plus smoothed random variation, both
-    white light), a translation of the whole picture by up to ``motion`` pixels (two slow sinusoids,
-    sub-pixel, bilinear), Gaussian sensor noise of ``noise`` grey levels and rounding to uint8.
+    white light), a translation of the whole picture of about ``motion`` pixels (slow sinusoids plus
+    smoothed random motion that reaches into the heart-rate band; sub-pixel, bilinear), Gaussian
+    sensor noise of ``noise`` grey levels and rounding to uint8.
 
     Parameters
     ----------
@@ -206,11 +214,11 @@ def pulse_clip(
     skin = np.array([195.0, 140.0, 115.0], np.float32) * shading[..., None]
     base = background * (1 - inside) + skin * inside
     k = np.asarray(PULSE_RGB, np.float32) / np.float32(0.77)
-    slow = rng.normal(0, 1, frames + 64)
-    slow = np.convolve(slow, np.hanning(max(3, int(fps))), mode="same")[32 : 32 + frames]
-    light = 1 + flicker * (0.6 * np.sin(2 * np.pi * 0.1 * t + rng.uniform(0, 6)) + 0.4 * slow / max(slow.std(), 1e-9))
-    dx = motion * np.sin(2 * np.pi * 0.25 * t)
-    dy = 0.6 * motion * np.sin(2 * np.pi * 0.17 * t + 1.0)
+    light = 1 + flicker * (
+        0.6 * np.sin(2 * np.pi * 0.1 * t + rng.uniform(0, 6)) + 0.4 * _smooth_noise(rng, frames, fps)
+    )
+    dx = motion * (0.7 * np.sin(2 * np.pi * 0.25 * t) + 0.3 * _smooth_noise(rng, frames, fps))
+    dy = 0.6 * motion * (0.7 * np.sin(2 * np.pi * 0.17 * t + 1.0) + 0.3 * _smooth_noise(rng, frames, fps))
     video = np.empty((frames, height, width, 3), np.uint8)
     for i in range(frames):
         frame = base * (1 - inside * (amplitude * pulse[i]) * k) * np.float32(light[i])
