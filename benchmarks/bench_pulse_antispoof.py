@@ -81,7 +81,7 @@ def main() -> None:
     n = args.subjects
     train, dev, test = who <= n // 2, (who > n // 2) & (who <= 3 * n // 4), who > 3 * n // 4
     print(
-        f"{len(clips)} clips of {args.seconds:g} s ({n} subjects x {len(KINDS)} kinds), rendered in {rendered:.0f} s;"
+        f"{len(clips)} clips of {args.seconds:g} s ({n} subjects x {len(KINDS)} kinds), rendered in {rendered:.0f} s"
     )
     print(f"subjects: train 1-{n // 2}, dev {n // 2 + 1}-{3 * n // 4}, test {3 * n // 4 + 1}-{n}\n")
     print("| method | attacks | dev EER % | test HTER % | test AUC |")

@@ -506,14 +506,13 @@ def _report_pulse(src: Path, result, as_json: bool) -> None:
     if result.reliable:
         click.echo(f"{src.name}: {result.bpm:.1f} bpm, SNR {result.snr_db:.1f} dB ({where})")
     else:
-        click.echo(
-            f"{src.name}: no reliable pulse: {result.reason}; strongest in-band peak {result.bpm:.1f} bpm ({where})"
-        )
-    if len(result.times):
+        peak = f"strongest in-band peak {result.bpm:.1f} bpm" if np.isfinite(result.bpm) else "no signal in the band"
+        click.echo(f"{src.name}: no reliable pulse: {result.reason}; {peak} ({where})")
+    rates = result.window_bpm[np.isfinite(result.window_bpm)]
+    if len(rates):
         good = int((result.window_snr_db >= MIN_SNR_DB).sum())
-        rates = result.window_bpm
         click.echo(
-            f"over time: {len(rates)} window(s) of {result.window:g} s, {good} with SNR >= {MIN_SNR_DB:g} dB; "
+            f"over time: {len(result.times)} window(s) of {result.window:g} s, {good} with SNR >= {MIN_SNR_DB:g} dB; "
             f"{rates.min():.1f}-{rates.max():.1f} bpm, median {float(np.median(rates)):.1f}"
         )
 

@@ -693,13 +693,8 @@ def estimate_pulse(
     frames: Iterable[np.ndarray],
     fps: float,
     *,
-    method: str = "pos",
-    roi=None,
-    skin: bool = False,
-    window: float = DEFAULT_WINDOW,
-    hop: float = DEFAULT_HOP,
-    band_bpm=DEFAULT_BAND_BPM,
     on_trace: Callable[[int, np.ndarray], None] | None = None,
+    **settings,
 ) -> PulseResult:
     """Heart rate of the skin in a region of a video, streamed (see :class:`PulseMeter`).
 
@@ -712,8 +707,8 @@ def estimate_pulse(
     on_trace : callable or None
         ``on_trace(first_index, samples)`` receives the pulse trace as it is completed (frame
         ``first_index`` onwards; float64, (m,)), e.g. to write it to a file.
-    method, roi, skin, window, hop, band_bpm
-        As :class:`PulseMeter`.
+    **settings
+        ``method``, ``roi``, ``skin``, ``window``, ``hop``, ``band_bpm``: as :class:`PulseMeter`.
 
     Returns
     -------
@@ -727,9 +722,7 @@ def estimate_pulse(
     meter, emitted = None, 0
     for frame in frames:
         if meter is None:
-            meter = PulseMeter(
-                np.shape(frame), fps, method=method, roi=roi, skin=skin, window=window, hop=hop, band_bpm=band_bpm
-            )
+            meter = PulseMeter(np.shape(frame), fps, **settings)
         trace = meter.update(frame)
         if on_trace is not None and len(trace):
             on_trace(emitted, trace)

@@ -65,6 +65,16 @@ def test_pulse_roi_face_on_the_sample_clip(shared_videos, capsys):
     assert w > 100 and h > 100
 
 
+def test_pulse_on_a_flat_video_says_there_is_no_signal(tmp_path, capsys):
+    path = write_video(tmp_path / "flat.mp4", np.full((180, 32, 32, 3), 128, np.uint8))
+    code, out, err = run_cli(capsys, "pulse", path, "--no-skin")
+    assert code == 0, err
+    assert out.startswith("flat.mp4: no reliable pulse: no clear pulse peak (SNR -inf dB < 3 dB); no signal in")
+    code, out, err = run_cli(capsys, "pulse", path, "--no-skin", "--json")
+    result = json.loads(out)
+    assert result["bpm"] is None and result["snr_db"] is None and not result["reliable"]
+
+
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [
