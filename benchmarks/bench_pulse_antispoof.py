@@ -10,7 +10,8 @@ quarters (subject-disjoint). Each classifier is fitted on train; the threshold i
 dev; the test HTER is taken at it, AUC without a threshold. Rows: the pulse baseline
 (:class:`antispoof.baselines.pulse.PulseSVM`, one feature row per whole clip), LBP-TOP + SVM on the
 same whole clips, and the pulse baseline on bona fide vs prints only (its home ground: no pulse at
-all). Nothing is asserted. This is not the experiment runner's protocol (its caches hold 8-frame
+all). ``--no-pulse`` renders the same clips without any pulse: what the classifiers then still
+find is not the pulse. Nothing is asserted. This is not the experiment runner's protocol (its caches hold 8-frame
 clips, far too short for a pulse); see docs/pulse.md.
 """
 
@@ -74,15 +75,20 @@ def main() -> None:
     parser.add_argument("--subjects", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=6.0)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--no-pulse", action="store_true", help="ablation: render every clip without a pulse (what else is used?)"
+    )
     args = parser.parse_args()
+    if args.no_pulse:
+        from antispoof.data import synth
+
+        synth.attach_pulse = lambda *args: None  # the generator's only pulse hook
     t0 = time.perf_counter()
     clips, labels, kinds, who = dataset(args.subjects, args.seconds, args.seed)
     rendered = time.perf_counter() - t0
     n = args.subjects
     train, dev, test = who <= n // 2, (who > n // 2) & (who <= 3 * n // 4), who > 3 * n // 4
-    print(
-        f"{len(clips)} clips of {args.seconds:g} s ({n} subjects x {len(KINDS)} kinds), rendered in {rendered:.0f} s"
-    )
+    print(f"{len(clips)} clips of {args.seconds:g} s ({n} subjects x {len(KINDS)} kinds), rendered in {rendered:.0f} s")
     print(f"subjects: train 1-{n // 2}, dev {n // 2 + 1}-{3 * n // 4}, test {3 * n // 4 + 1}-{n}\n")
     print("| method | attacks | dev EER % | test HTER % | test AUC |")
     print("|---|---|---:|---:|---:|")
