@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .validation import integer
+
 #: A detector: RGB uint8 frame (H, W, 3) -> list of (x, y, w, h, score), best first.
 Detector = Callable[[np.ndarray], list[tuple[float, float, float, float, float]]]
 
@@ -203,8 +205,6 @@ def face_box(
     ValueError
         No face in any of the frames looked at.
     """
-    from .validation import integer
-
     max_frames = integer(max_frames, "max_frames", minimum=1)
     stride = integer(stride, "stride", minimum=1)
     detector = detector or HaarDetector()
@@ -215,7 +215,8 @@ def face_box(
         if found:
             best.append(found[0][:4])
     if not best:
-        raise ValueError(f"no face found in {looked} of the first {max_frames} frames")
+        every = f"every {stride}th of " if stride > 1 else ""
+        raise ValueError(f"no face found in {looked} frames ({every}the first {max_frames})")
     return tuple(float(v) for v in median_box(best))
 
 

@@ -84,7 +84,7 @@ def test_pulse_on_a_flat_video_says_there_is_no_signal(tmp_path, capsys):
         (["{clip}", "--duration", 3], 1, "clip too short for a heart rate: 90 frames = 3.0 s at 30 fps"),
         (["{clip}", "--low", 100, "--high", 60], 1, "band low (100 bpm) must be below band high (60 bpm)"),
         (["{clip}", "--window", 2], 1, "window (s) must be >= 5"),
-        (["{clip}", "--roi", "face"], 1, "no face found in 12 of the first 60 frames of"),
+        (["{clip}", "--roi", "face"], 1, "no face found in 12 frames (every 5th of the first 60) of"),
         (["{clip}", "-o", "x.png", "--csv", "x.png"], 2, "-o and --csv name the same file"),
         (["{clip}", "--method", "ica"], 2, "Invalid value for '--method'"),
     ],
