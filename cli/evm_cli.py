@@ -441,6 +441,9 @@ def pulse(src: Path, roi, method, skin, low, high, window, hop, start, duration,
     for path in outputs:  # fail early, before decoding
         check_output_path(path, overwrite=overwrite, inputs=[src])
     reader = VideoReader(src, start=start, duration=duration)
+    if reader.expected_frames == 0:
+        lasts = reader.info.duration
+        raise click.ClickException(f"{src}: no frames after --start {start:g} s (it lasts {lasts:.1f} s)")
     region = None
     if roi == "face":
         region = _face_region(reader)

@@ -87,6 +87,7 @@ def test_pulse_on_a_flat_video_says_there_is_no_signal(tmp_path, capsys):
         (["{clip}", "--roi", "face"], 1, "no face found in 12 frames (every 5th of the first 60) of"),
         (["{clip}", "-o", "x.png", "--csv", "x.png"], 2, "-o and --csv name the same file"),
         (["{clip}", "--method", "ica"], 2, "Invalid value for '--method'"),
+        (["{clip}", "--start", 20], 1, "no frames after --start 20 s (it lasts 12.0 s)"),
     ],
 )
 def test_pulse_hostile_input_is_one_line(synthetic, tmp_path, monkeypatch, capsys, args, code, message):
