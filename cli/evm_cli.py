@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import replace
 from pathlib import Path
@@ -350,13 +351,7 @@ def spectrum(
     from evm.io import VideoReader, atomic_output, check_output_path
     from evm.visualize import dominant_frequency, mean_intensity, temporal_spectrum
 
-    region = None
-    if roi:
-        try:
-            region = tuple(int(v) for v in roi.split(","))
-            assert len(region) == 4
-        except (ValueError, AssertionError):
-            raise click.BadParameter("expected x,y,w,h integers", param_hint="--roi") from None
+    region = parse_roi(roi) if roi else None
     reader = VideoReader(src, start=start, duration=duration)
     if plot is not None:  # fail early, before decoding
         check_output_path(plot, overwrite=overwrite)
@@ -401,6 +396,128 @@ def spectrum(
             fig.savefig(tmp, format="png", dpi=100)
         plt.close(fig)
         click.echo(f"wrote {plot}", err=True)
+
+
+def parse_roi(text: str) -> tuple[int, int, int, int]:
+    """``--roi x,y,w,h`` as four integers."""
+    try:
+        region = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        region = ()
+    if len(region) != 4:
+        raise click.BadParameter(f"expected x,y,w,h integers, got {text!r}", param_hint="--roi")
+    return region
+
+
+@main_group.command()
+@click.argument("src", type=click.Path(path_type=Path))
+@click.option(
+    "--roi", help="Region x,y,w,h in pixels, or 'face' (detected in the first 2 s). Default: the whole frame."
+)
+@click.option("--method", type=click.Choice(["pos", "chrom", "green", "evm"]), default="pos", show_default=True)
+@click.option("--skin/--no-skin", default=None, help="Average skin pixels only (default: on, off with --roi x,y,w,h).")
+@click.option("--low", type=POSITIVE, default=40.0, show_default=True, help="Lowest heart rate searched, bpm.")
+@click.option("--high", type=POSITIVE, default=180.0, show_default=True, help="Highest heart rate searched, bpm.")
+@click.option("--window", type=POSITIVE, default=10.0, show_default=True, help="Sliding window, seconds.")
+@click.option("--hop", type=POSITIVE, default=1.0, show_default=True, help="Step of the sliding window, seconds.")
+@click.option("--start", type=finite(min=0), default=0.0, help="Start at this second.")
+@click.option("--duration", type=POSITIVE, help="Seconds to analyse.")
+@click.option("-o", "--output", "plot", type=click.Path(path_type=Path), help="Plot: trace, rate over time, spectrum.")
+@click.option("--csv", "csv_path", type=click.Path(path_type=Path), help="Write the pulse trace (frame, time, value).")
+@click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output, sliding windows included.")
+def pulse(src: Path, roi, method, skin, low, high, window, hop, start, duration, plot, csv_path, overwrite, as_json):
+    """Heart rate of the face in SRC (remote photoplethysmography), with its quality (spectral SNR).
+
+    Prints the whole-clip estimate in bpm and its SNR in dB; an estimate under 3 dB, or from a region
+    too dark or without skin, is reported as not reliable with the reason.
+    """
+    from evm.io import VideoReader, atomic_output, check_output_path
+    from evm.pulse import estimate_pulse
+
+    outputs = [p for p in (plot, csv_path) if p is not None]
+    if len(outputs) == 2 and plot.resolve() == csv_path.resolve():
+        raise click.UsageError("-o and --csv name the same file")
+    for path in outputs:  # fail early, before decoding
+        check_output_path(path, overwrite=overwrite, inputs=[src])
+    reader = VideoReader(src, start=start, duration=duration)
+    if reader.expected_frames == 0:
+        lasts = reader.info.duration
+        raise click.ClickException(f"{src}: no frames after --start {start:g} s (it lasts {lasts:.1f} s)")
+    region = None
+    if roi == "face":
+        region = _face_region(reader)
+    elif roi:
+        region = parse_roi(roi)
+    skin = (roi is None or roi == "face") if skin is None else skin
+    trace, rows = [], None
+    with contextlib.ExitStack() as stack:
+        if csv_path is not None:
+            rows = stack.enter_context(atomic_output(csv_path, overwrite=overwrite)).open("w")
+            stack.callback(rows.close)
+            rows.write("frame,time_s,pulse\n")
+
+        def keep(first: int, samples) -> None:
+            if plot is not None:
+                trace.append(samples)
+            if rows is not None:
+                rows.writelines(f"{first + i},{(first + i) / reader.fps:.4f},{v:.6g}\n" for i, v in enumerate(samples))
+
+        result = estimate_pulse(
+            reader, reader.fps, method=method, roi=region, skin=skin, window=window, hop=hop,
+            band_bpm=(low, high), on_trace=keep,
+        )  # fmt: skip
+        if rows is not None:
+            rows.close()
+    _report_pulse(src, result, as_json)
+    if plot is not None:
+        import numpy as np
+
+        from evm.visualize import pulse_figure
+
+        fig = pulse_figure(result, np.concatenate(trace), title=src.name)
+        with atomic_output(plot, overwrite=overwrite) as tmp:
+            fig.savefig(tmp, format="png", dpi=100)
+        click.echo(f"wrote {plot}", err=True)
+    if csv_path is not None:
+        click.echo(f"wrote {csv_path}", err=True)
+
+
+def _face_region(reader) -> tuple[int, int, int, int]:
+    """``--roi face``: the skin rectangle of the face found in the first 2 s."""
+    from evm.face import face_box, skin_region
+
+    try:
+        box = face_box(reader, max_frames=max(1, round(2 * reader.fps)))
+    except ValueError as exc:
+        raise click.ClickException(f"{exc} of {reader.path}; give the region with --roi x,y,w,h") from None
+    return skin_region(box, (reader.height, reader.width))
+
+
+def _report_pulse(src: Path, result, as_json: bool) -> None:
+    import numpy as np
+
+    from evm.pulse import MIN_SNR_DB
+
+    if as_json:
+        click.echo(json.dumps({"file": str(src), **result.as_dict()}, indent=2))
+        return
+    x, y, w, h = result.roi
+    where = f"{result.method.upper()}, {result.frames} frames = {result.seconds:.1f} s, roi {x},{y},{w},{h}" + (
+        ", skin" if result.skin else ""
+    )
+    if result.reliable:
+        click.echo(f"{src.name}: {result.bpm:.1f} bpm, SNR {result.snr_db:.1f} dB ({where})")
+    else:
+        peak = f"strongest in-band peak {result.bpm:.1f} bpm" if np.isfinite(result.bpm) else "no signal in the band"
+        click.echo(f"{src.name}: no reliable pulse: {result.reason}; {peak} ({where})")
+    rates = result.window_bpm[np.isfinite(result.window_bpm)]
+    if len(rates):
+        good = int((result.window_snr_db >= MIN_SNR_DB).sum())
+        click.echo(
+            f"over time: {len(result.times)} window(s) of {result.window:g} s, {good} with SNR >= {MIN_SNR_DB:g} dB; "
+            f"{rates.min():.1f}-{rates.max():.1f} bpm, median {float(np.median(rates)):.1f}"
+        )
 
 
 @main_group.command(name="slice")

@@ -7,6 +7,7 @@ Public API::
     rgb_to_yiq, yiq_to_rgb
     butterworth, first_order_iir, ideal_bandpass, SOSFilter      (evm.temporal)
     laplacian_gains, magnify, Magnifier, PhaseMagnifier                (evm.phase: pyramid="riesz")
+    estimate_pulse, PulseMeter                                         (evm.pulse: heart rate, rPPG)
 
 Eulerian Video Magnification, phase-based processing and the Riesz pyramid (US 9,338,331) are
 covered by MIT patents for commercial use.
@@ -15,6 +16,7 @@ covered by MIT patents for commercial use.
 from .color import rgb_to_yiq, yiq_to_rgb
 from .magnify import Magnifier, laplacian_gains, magnify
 from .phase import PhaseMagnifier
+from .pulse import PulseMeter, estimate_pulse
 from .pyramid import (
     collapse_laplacian,
     gaussian_pyramid,
@@ -30,9 +32,11 @@ __version__ = "0.1.0"
 __all__ = [
     "Magnifier",
     "PhaseMagnifier",
+    "PulseMeter",
     "SOSFilter",
     "butterworth",
     "collapse_laplacian",
+    "estimate_pulse",
     "first_order_iir",
     "gaussian_pyramid",
     "ideal_bandpass",

@@ -106,3 +106,55 @@ def dominant_frequency(freqs: np.ndarray, amplitude: np.ndarray, low: float = 0.
         shift = 0.5 * (a - c) / denom if denom != 0 else 0.0
         return float(freqs[idx] + shift * (freqs[1] - freqs[0]))
     return float(freqs[idx])
+
+
+def pulse_figure(result, trace: np.ndarray, *, title: str = ""):
+    """A three-panel figure of a heart-rate estimate: pulse trace, heart rate over time, spectrum.
+
+    Parameters
+    ----------
+    result : evm.pulse.PulseResult
+    trace : ndarray, (T,)
+        The pulse trace, one sample per frame (``estimate_pulse``'s ``on_trace``).
+    title : str
+        Shown above the panels (e.g. the file name).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Drawn with the Agg backend; the caller saves and closes it.
+    """
+    from matplotlib.figure import Figure
+
+    from .pulse import MIN_SNR_DB
+
+    fig = Figure(figsize=(9, 7.5))
+    ax_trace, ax_rate, ax_spec = fig.subplots(3, 1)
+    t = np.arange(len(trace)) / result.fps
+    ax_trace.plot(t, trace, color="tab:red", lw=0.8)
+    ax_trace.set_xlabel("time (s)")
+    ax_trace.set_ylabel(f"pulse ({result.method})")
+    good = result.window_snr_db >= MIN_SNR_DB
+    ax_rate.plot(result.times, result.window_bpm, color="0.6", lw=0.8)
+    ax_rate.plot(result.times[good], result.window_bpm[good], "o", color="tab:blue", ms=4,
+                 label=f"SNR >= {MIN_SNR_DB:g} dB")  # fmt: skip
+    ax_rate.plot(result.times[~good], result.window_bpm[~good], "o", mfc="none", color="tab:blue", ms=4,
+                 label=f"SNR < {MIN_SNR_DB:g} dB")  # fmt: skip
+    if np.isfinite(result.bpm):
+        ax_rate.axhline(result.bpm, color="gray", ls="--", lw=1, label=f"clip {result.bpm:.1f} bpm")
+    ax_rate.set_xlim(0, max(result.seconds, 1e-9))
+    ax_rate.set_ylim(*result.band_bpm)
+    ax_rate.set_xlabel(f"time (s), centre of a {result.window:g} s window")
+    ax_rate.set_ylabel("heart rate (bpm)")
+    ax_rate.legend(loc="upper right", fontsize=8)
+    ax_spec.plot(result.freqs_bpm, result.spectrum, color="black", lw=1)
+    if np.isfinite(result.bpm):
+        ax_spec.axvline(result.bpm, color="gray", ls="--", lw=1)
+    ax_spec.set_xlabel("heart rate (bpm)")
+    ax_spec.set_ylabel("mean normalised power")
+    quality = "reliable" if result.reliable else "NOT reliable"
+    ax_spec.set_title(f"{result.bpm:.1f} bpm, SNR {result.snr_db:.1f} dB ({quality})", fontsize=10)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig

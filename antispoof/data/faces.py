@@ -1,8 +1,8 @@
 """Face boxes for a clip and the face crops the CNN-LSTM reads.
 
 A *detector* is any callable ``frame -> list of (x, y, w, h, score)`` taking an RGB uint8 frame
-(H, W, 3); two are built in: :class:`HaarDetector` (OpenCV's frontal-face cascade, shipped with
-opencv-python 4.x) and :class:`YuNetDetector` (``cv2.FaceDetectorYN``, needs the user's ``.onnx``).
+(H, W, 3); two are built in: :class:`HaarDetector` and :class:`YuNetDetector`, defined in
+:mod:`evm.face` (``evm pulse --roi face`` uses them too; ``evm`` never imports ``antispoof``).
 Dataset annotations, when present, are used instead of a detector (:func:`face_track`).
 
 :func:`stable_track` turns per-frame detections into one box per frame that does not jitter: the
@@ -14,11 +14,12 @@ resized to ``size`` (224 for VGG-Face), with edge padding where the window leave
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 
 import numpy as np
+
+from evm.face import Detector, FaceDetectorError, HaarDetector, YuNetDetector  # noqa: F401 (re-exported)
+from evm.face import median_box as _median_box
 
 from .annotations import (
     BOX_FORMATS,
@@ -30,149 +31,10 @@ from .annotations import (
     valid_rows,
 )
 
-#: A detector: RGB uint8 frame (H, W, 3) -> list of (x, y, w, h, score), best first.
-Detector = Callable[[np.ndarray], list[tuple[float, float, float, float, float]]]
-
 #: Border factor of the paper's crops: the face box side times 1.6, background included.
 DEFAULT_BORDER = 1.6
 #: VGG-Face input size.
 DEFAULT_SIZE = 224
-
-
-class FaceDetectorError(ValueError):
-    """A face detector cannot be created (missing or invalid model file); one line for users."""
-
-
-def _check_frame(frame: np.ndarray) -> np.ndarray:
-    frame = np.asarray(frame)
-    if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
-        raise ValueError(f"a detector needs an RGB uint8 frame (H, W, 3), got {frame.dtype} {frame.shape}")
-    return frame
-
-
-class HaarDetector:
-    """OpenCV's Viola-Jones frontal-face cascade (``haarcascade_frontalface_default.xml``).
-
-    Parameters
-    ----------
-    cascade : path-like or None
-        A cascade XML file; None uses the one shipped in ``cv2.data.haarcascades``.
-    scale_factor, min_neighbors : float, int
-        ``detectMultiScale`` settings (image pyramid step; merged windows a detection needs).
-    min_size : int
-        Smallest face side in pixels.
-    equalize : bool
-        Equalise the grey-level histogram first (helps dark, low-contrast frames such as
-        Replay-Attack's adverse light).
-
-    Notes
-    -----
-    The score of a box is the number of raw windows merged into it (``detectMultiScale2``),
-    a usable confidence for picking among several boxes.
-    """
-
-    def __init__(
-        self,
-        cascade: str | os.PathLike | None = None,
-        *,
-        scale_factor: float = 1.1,
-        min_neighbors: int = 4,
-        min_size: int = 24,
-        equalize: bool = True,
-    ) -> None:
-        import cv2
-
-        if cascade is None:
-            data = getattr(cv2, "data", None)
-            if data is None or not hasattr(cv2, "CascadeClassifier"):
-                raise FaceDetectorError(
-                    "this OpenCV build has no Haar cascades (OpenCV 5 moved them out); install opencv-python-headless<5"
-                )
-            cascade = Path(data.haarcascades) / "haarcascade_frontalface_default.xml"
-        cascade = Path(cascade)
-        if not cascade.is_file():
-            raise FaceDetectorError(f"{cascade}: no such cascade file")
-        try:
-            self._classifier = cv2.CascadeClassifier(str(cascade))
-        except (cv2.error, SystemError):  # OpenCV raises SystemError for some malformed XML
-            self._classifier = None
-        if self._classifier is None or self._classifier.empty():
-            raise FaceDetectorError(f"{cascade}: not a usable OpenCV cascade file")
-        self.scale_factor, self.min_neighbors = scale_factor, min_neighbors
-        self.min_size, self.equalize = int(min_size), equalize
-
-    def __call__(self, frame: np.ndarray) -> list[tuple[float, float, float, float, float]]:
-        import cv2
-
-        gray = cv2.cvtColor(_check_frame(frame), cv2.COLOR_RGB2GRAY)
-        if self.equalize:
-            gray = cv2.equalizeHist(gray)
-        rects, counts = self._classifier.detectMultiScale2(
-            gray,
-            scaleFactor=self.scale_factor,
-            minNeighbors=self.min_neighbors,
-            minSize=(self.min_size, self.min_size),
-        )
-        boxes = [(float(x), float(y), float(w), float(h), float(n)) for (x, y, w, h), n in zip(rects, counts)]
-        return sorted(boxes, key=lambda b: (-b[4], -b[2] * b[3]))
-
-
-class YuNetDetector:
-    """OpenCV's YuNet CNN face detector (``cv2.FaceDetectorYN``) with a user-supplied model.
-
-    Parameters
-    ----------
-    model : path-like
-        ``face_detection_yunet_2023mar.onnx`` (233 KB, MIT licence) from the opencv_zoo repository;
-        it is not shipped with OpenCV or with this package.
-    score_threshold, nms_threshold : float
-    top_k : int
-
-    Raises
-    ------
-    FaceDetectorError
-        The file is missing, not an ``.onnx`` file, or OpenCV cannot load it.
-    """
-
-    def __init__(
-        self,
-        model: str | os.PathLike,
-        *,
-        score_threshold: float = 0.7,
-        nms_threshold: float = 0.3,
-        top_k: int = 50,
-    ) -> None:
-        import cv2
-
-        model = Path(model)
-        if not model.is_file():
-            raise FaceDetectorError(
-                f"{model}: no such YuNet model file (download face_detection_yunet_2023mar.onnx from opencv_zoo)"
-            )
-        if model.suffix.lower() != ".onnx":
-            raise FaceDetectorError(f"{model}: a YuNet model is an .onnx file")
-        if not hasattr(cv2, "FaceDetectorYN"):
-            raise FaceDetectorError("this OpenCV build has no FaceDetectorYN (needs OpenCV >= 4.5.4)")
-        try:
-            self._net = cv2.FaceDetectorYN.create(str(model), "", (320, 320), score_threshold, nms_threshold, top_k)
-        except cv2.error as exc:
-            reason = " ".join(str(exc).split())[-160:]
-            raise FaceDetectorError(f"{model}: not a usable YuNet ONNX model ({reason})") from None
-        self._input_size: tuple[int, int] | None = None
-
-    def __call__(self, frame: np.ndarray) -> list[tuple[float, float, float, float, float]]:
-        import cv2
-
-        frame = _check_frame(frame)
-        size = (frame.shape[1], frame.shape[0])
-        if size != self._input_size:
-            self._net.setInputSize(size)
-            self._input_size = size
-        _, faces = self._net.detect(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
-        if faces is None:
-            return []
-        boxes = [(float(f[0]), float(f[1]), float(f[2]), float(f[3]), float(f[14])) for f in faces]
-        return sorted(boxes, key=lambda b: -b[4])
 
 
 def detect_clip(frames, detector: Detector, *, stride: int = 1) -> list[list[tuple]]:
@@ -273,14 +135,6 @@ def stable_track(
     centre = gaussian_filter1d(centre, sigma, axis=0, mode="nearest")
     size = gaussian_filter1d(size, sigma, axis=0, mode="nearest")
     return np.concatenate([centre - size / 2, size], axis=1)
-
-
-def _median_box(boxes: np.ndarray) -> np.ndarray:
-    """Median centre and median size of the valid rows, as x, y, w, h."""
-    b = boxes[valid_rows(boxes)]
-    centre = np.median(b[:, :2] + b[:, 2:] / 2, axis=0)
-    size = np.median(b[:, 2:], axis=0)
-    return np.concatenate([centre - size / 2, size])
 
 
 def face_track(

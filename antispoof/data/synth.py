@@ -24,13 +24,14 @@ from __future__ import annotations
 import os
 import zlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from .annotations import write_msu_face, write_replay_face
 from .datasets import MSU_TEST, MSU_TRAIN, MSU_UPSIDE_DOWN, REPLAY_CLIENTS, msu_dev_test_split
+from .pulse_render import attach_pulse
 
 #: Layouts :func:`generate` writes.
 LAYOUTS = ("replay-attack", "msu-mfsd")
@@ -403,11 +404,13 @@ class _RenderedContent:
         cy = H * rng.uniform(0.38, 0.5)
         poses = _live_poses(rng, max(n, 2), fps, cx, cy, scale)
         self.poses = [poses[int(rng.integers(0, len(poses)))]] * n if still else poses[:n]
+        self.pulse = None  # (n, 3) skin colour factors: set by pulse_render.attach_pulse
 
     def frame(self, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         canvas = self.background.copy()
         pose = self.poses[i]
-        _render_person(canvas, self.person, pose, self.light)
+        person = self.person if self.pulse is None else replace(self.person, skin=self.person.skin * self.pulse[i])
+        _render_person(canvas, person, pose, self.light)
         return canvas, _face_box(pose), _eye_centres(pose, self.person)
 
 
@@ -655,6 +658,7 @@ def _render_clip(
     still = kind in ("print", "screen_photo")
     if kind == "bona_fide":
         content = _content(rng, person, source, H, W, n, fps, condition, still=False)
+        attach_pulse(content, rng, kind, n, fps)  # live skin pulses
         frames, boxes, eyes = np.empty((n, H, W, 3), np.uint8), np.empty((n, 4)), np.empty((n, 4))
         for i in range(n):
             img, boxes[i], eyes[i] = content.frame(i)
@@ -665,6 +669,7 @@ def _render_clip(
     zoom = rng.uniform(0.85, 1.35)  # > 1: the picture fills the view, no border visible
     # the face is drawn smaller by the zoom, so faces in attacks have the size of live ones
     content = _content(rng, person, source, H, W, n, fps, rng.choice(["controlled", "adverse"]), still, 1 / zoom)
+    attach_pulse(content, rng, kind, n, fps)  # a replayed recording's pulse, weakened and delayed; prints: none
     room = _background(rng, H, W, condition)
     room_light = rng.uniform(0.7, 1.1)
     medium_is_print = kind == "print"
