@@ -46,7 +46,6 @@ import torch.distributed as dist
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from evm.io import atomic_write
-from evm.validation import integer, optional, positive, real
 
 from . import __version__, metrics
 from .evaluation import (
@@ -57,17 +56,13 @@ from .evaluation import (
     write_json_atomic,
 )
 from .jsonio import append_jsonl, read_jsonl
-from .limits import MAX_BATCH_SIZE, MAX_EPOCHS, MAX_SEED, MAX_WORKERS
 from .models import ModelConfig, build_model
 from .models.weights import load_torch_file
+from .train_config import TrainConfig
 
 CHECKPOINT_FORMAT = "antispoof-checkpoint-v1"
-# Training arguments that may change when resuming (they do not change the computation; "epochs" does
-# with the cosine schedule, see _check_resume_config).
-_RESUMABLE_CHANGES = frozenset({"epochs", "patience", "num_workers", "progress", "device"})
 # What runs written before an argument existed did, for the resume check.
 _DEFAULTS_OF_OLDER_RUNS = {"lr_schedule": "constant", "still_prob": 0.0, "still_noise": 0.0}
-LR_SCHEDULES = ("constant", "cosine")
 
 
 # ------------------------------------------------------------------------------------------- augmentation
@@ -333,26 +328,11 @@ def train(
     train_dataset: Dataset,
     dev_dataset: Dataset,
     out_dir: str | Path,
+    config: TrainConfig | Mapping[str, Any] | None = None,
     *,
-    epochs: int,
-    batch_size: int,
-    lr: float = 1e-5,
-    lambda_cnn: float,
-    seed: int,
-    device: str = "auto",
-    amp: bool = False,
-    balanced: bool = True,
-    patience: int | None = 5,
     resume: bool = False,
-    progress: bool = True,
-    num_workers: int = 0,
-    aggregate: str = "mean",
-    weight_decay: float = 0.0,
-    lr_schedule: str = "constant",
-    max_grad_norm: float | None = None,
-    still_prob: float = 0.0,
-    still_noise: float = 0.0,
     data: Mapping[str, Any] | None = None,
+    **settings: Any,
 ) -> Path:
     """Train a model and select the epoch with the lowest dev EER; returns the run directory.
 
@@ -365,57 +345,34 @@ def train(
     out_dir : path
         Run directory; created if missing. A directory that already holds a run is refused unless
         ``resume=True``.
-    epochs : int
-        Total number of epochs (when resuming, the run continues up to this count).
-    batch_size : int
-        Clips per optimisation step (per process under DDP).
-    lr : float
-        Adam learning rate (the paper's 1e-5): the constant rate, or the peak of the cosine schedule.
-    lambda_cnn : float
-        Weight of the per-frame CNN loss: ``L = L_lstm + lambda_cnn * L_cnn`` (ignored by the frame CNN).
-    seed : int
-        Seeds model init, sampling, dropout and loader workers.
-    device : {"auto", "cpu", "cuda", "cuda:N"}
-    amp : bool
-        float16 autocast + gradient scaling on CUDA; ignored with a warning on CPU.
-    balanced : bool
-        Class-balanced sampling with replacement (each class drawn with equal probability).
-    patience : int or None
-        Stop after this many epochs without a better dev EER; None trains all epochs.
+    config : TrainConfig or dict, optional
+        The training settings (:class:`~antispoof.train_config.TrainConfig`: epochs, batch size, learning
+        rate and schedule, loss weight, seed, device, sampling, early stopping, augmentation in the loop);
+        a dict may be partial, missing fields take the defaults.
     resume : bool
         Continue from ``out_dir/last.pt`` bit-identically (starts fresh if there is none). The model,
-        data and training arguments must match the stored ones, except ``epochs``, ``patience``,
-        ``num_workers`` and ``progress``.
-    progress : bool
-        tqdm bars and a line per epoch (rank 0).
-    num_workers : int
-        DataLoader worker processes.
-    aggregate : {"mean", "median", "max", "min"}
-        Clip scores -> video score for the dev EER.
-    weight_decay : float
-        Adam L2 penalty (default 0, as in the paper).
-    lr_schedule : {"constant", "cosine"}
-        ``"constant"`` (the paper); ``"cosine"`` decays the rate every step from ``lr`` to 0 at the end
-        of epoch ``epochs`` (half a cosine), which settles the weights by the last epochs instead of
-        leaving them at the noise level of the peak rate. With ``"cosine"`` the schedule depends on
-        ``epochs``, so a resumed run must keep it.
-    max_grad_norm : float or None
-        Clip the global gradient norm (off by default).
-    still_prob, still_noise : float
-        :func:`hold_still` on every training batch: each bona fide clip becomes, with probability
-        ``still_prob``, one of its frames held still (plus noise of standard deviation up to
-        ``still_noise``) labelled attack for the LSTM loss (its frames stay bona fide for the CNN
-        loss). Off by default; needs the CNN-LSTM.
+        data and training settings must match the stored ones, except ``epochs``, ``patience``,
+        ``num_workers``, ``progress`` and ``device``.
     data : dict, optional
         Opaque JSON-serialisable description of the data (cache/protocol identity, magnification
         parameters ...), stored in ``config.json``.
+    **settings
+        :class:`~antispoof.train_config.TrainConfig` fields overriding ``config``'s, e.g.
+        ``train(model, train_set, dev_set, "run", epochs=3, lr=1e-3, seed=0)``.
 
     Returns
     -------
     Path
         The run directory.
+
+    Raises
+    ------
+    ValueError
+        A setting out of range or unknown, ``data`` not JSON, a dataset without both classes, a run
+        already in ``out_dir`` (without ``resume``), or a resumed run with other settings.
     """
-    args = _training_args(locals())
+    base = TrainConfig.from_dict(config or {})
+    cfg = TrainConfig.from_dict({**base.to_dict(), **settings}) if settings else base
     if data is not None and not isinstance(data, Mapping):
         raise ValueError(f"data must be a dict, got {type(data).__name__}")
     data = dict(data or {})
@@ -426,57 +383,16 @@ def train(
     _check_classes(train_labels := dataset_labels(train_dataset), "train_dataset", "training")
     _check_classes(dataset_labels(dev_dataset), "dev_dataset", "the dev EER")
 
-    ctx = _Distributed(device)
+    ctx = _Distributed(cfg.device)
     try:
-        return _train(ctx, args, model_config, train_dataset, train_labels, dev_dataset, Path(out_dir), data, resume)
+        return _train(ctx, cfg, model_config, train_dataset, train_labels, dev_dataset, Path(out_dir), data, resume)
     finally:
         ctx.close()
 
 
-def _training_args(given: Mapping[str, Any]) -> dict[str, Any]:
-    args = {
-        k: given[k]
-        for k in (
-            "epochs",
-            "batch_size",
-            "lr",
-            "lambda_cnn",
-            "seed",
-            "device",
-            "amp",
-            "balanced",
-            "patience",
-            "num_workers",
-            "aggregate",
-            "weight_decay",
-            "lr_schedule",
-            "max_grad_norm",
-            "still_prob",
-            "still_noise",
-            "progress",
-        )
-    }
-    # Every number checked (finite, in range) with one-line messages naming the argument; the sizes have
-    # upper bounds, checked before anything is allocated from them.
-    args["epochs"] = integer(args["epochs"], "epochs", minimum=1, maximum=MAX_EPOCHS)
-    args["batch_size"] = integer(args["batch_size"], "batch_size", minimum=1, maximum=MAX_BATCH_SIZE)
-    args["seed"] = integer(args["seed"], "seed", minimum=0, maximum=MAX_SEED)
-    args["num_workers"] = integer(args["num_workers"], "num_workers", minimum=0, maximum=MAX_WORKERS)
-    args["patience"] = optional(integer, args["patience"], "patience", minimum=1, maximum=MAX_EPOCHS)
-    args["lr"] = positive(args["lr"], "lr", maximum=1e3)
-    for name in ("lambda_cnn", "weight_decay", "still_noise"):
-        args[name] = real(args[name], name, minimum=0.0, maximum=1e6)
-    args["still_prob"] = real(args["still_prob"], "still_prob", minimum=0.0, maximum=1.0)
-    args["max_grad_norm"] = optional(positive, args["max_grad_norm"], "max_grad_norm")
-    if args["lr_schedule"] not in LR_SCHEDULES:
-        raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {args['lr_schedule']!r}")
-    if args["aggregate"] not in metrics.AGGREGATES:
-        raise ValueError(f"aggregate must be one of {metrics.AGGREGATES}, got {args['aggregate']!r}")
-    args["amp"], args["balanced"], args["progress"] = bool(args["amp"]), bool(args["balanced"]), bool(args["progress"])
-    return args
-
-
-def _check_resume_config(stored: Mapping[str, Any], requested_model: ModelConfig, args, data, world_size) -> None:
+def _check_resume_config(
+    stored: Mapping[str, Any], requested_model: ModelConfig, cfg: TrainConfig, data, world_size
+) -> None:
     """Refuse to resume a run with a different model, data or computation-changing argument."""
     stored_model = ModelConfig.from_dict(stored["model"]).to_dict()
     for key, value in requested_model.to_dict().items():
@@ -484,8 +400,8 @@ def _check_resume_config(stored: Mapping[str, Any], requested_model: ModelConfig
             continue  # resolved at build time; the stored value is the resolved one
         if stored_model.get(key) != value:
             raise ValueError(f"resume: model config {key!r} is {value!r} but the run has {stored_model.get(key)!r}")
-    for key, value in args.items():
-        fixed = key not in _RESUMABLE_CHANGES or (key == "epochs" and args["lr_schedule"] == "cosine")
+    for key, value in cfg.to_dict().items():
+        fixed = cfg.fixed_on_resume(key)
         had = stored["training"].get(key, _DEFAULTS_OF_OLDER_RUNS.get(key))
         if fixed and had != value:
             raise ValueError(f"resume: training argument {key!r} is {value!r} but the run has {had!r}")
@@ -496,11 +412,20 @@ def _check_resume_config(stored: Mapping[str, Any], requested_model: ModelConfig
 
 
 def _train(
-    ctx: _Distributed, args, model_config, train_dataset, train_labels, dev_dataset, out_dir: Path, data, resume: bool
+    ctx: _Distributed,
+    cfg: TrainConfig,
+    model_config,
+    train_dataset,
+    train_labels,
+    dev_dataset,
+    out_dir: Path,
+    data,
+    resume: bool,
 ) -> Path:
     from torch.nn.parallel import DistributedDataParallel
     from tqdm.auto import tqdm
 
+    args = cfg.to_dict()
     is_main = ctx.rank == 0
     device = ctx.device
     use_amp = args["amp"] and device.type == "cuda"
@@ -520,7 +445,7 @@ def _train(
         raise ValueError(f"{out_dir} already holds a run: pass resume=True or choose a new out_dir")
     if resuming:
         stored = read_run_config(out_dir)
-        _check_resume_config(stored, requested, args, data, ctx.world_size)
+        _check_resume_config(stored, requested, cfg, data, ctx.world_size)
         # The checkpoint replaces every weight, so the pretrained file need not exist any more.
         model = build_model(stored["model"], load_weights=False)
     else:

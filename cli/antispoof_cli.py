@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from antispoof import limits
+from antispoof.train_config import LR_SCHEDULES, TrainConfig
 from cli.common import run, show_progress
 from cli.evm_cli import magnification_options, params_from_options
 
@@ -326,24 +327,40 @@ def _protocol_ids(index: dict, protocol: str | None) -> dict[str, list[str]]:
     "--trunk-channels",
     help="Channels of the small backbone's stages, comma-separated, one conv + pool each (default 32,64,128,128).",
 )
-@click.option("--epochs", type=_ints(1, limits.MAX_EPOCHS), default=20, show_default=True)
-@click.option("--batch-size", type=_ints(1, limits.MAX_BATCH_SIZE), default=8, show_default=True)
-@click.option("--lr", type=Number(float, 0.0, 1e3, strict=True), default=1e-5, show_default=True)
+@click.option("--epochs", type=_ints(1, limits.MAX_EPOCHS), default=TrainConfig.default("epochs"), show_default=True)
+@click.option(
+    "--batch-size", type=_ints(1, limits.MAX_BATCH_SIZE), default=TrainConfig.default("batch_size"), show_default=True
+)
+@click.option("--lr", type=Number(float, 0.0, 1e3, strict=True), default=TrainConfig.default("lr"), show_default=True)
 @click.option(
     "--lr-schedule",
-    type=click.Choice(["constant", "cosine"]),
-    default="constant",
+    type=click.Choice(LR_SCHEDULES),
+    default=TrainConfig.default("lr_schedule"),
     show_default=True,
     help="cosine: decay from --lr to 0 over --epochs.",
 )
-@click.option("--weight-decay", type=Number(float, 0.0, 1e6), default=0.0, show_default=True, help="Adam L2 penalty.")
-@click.option("--lambda-cnn", type=Number(float, 0.0, 1e6), default=1.0, show_default=True)
 @click.option(
-    "--patience", type=_ints(1, limits.MAX_EPOCHS), default=5, show_default=True, help="Early stopping (epochs)."
+    "--weight-decay",
+    type=Number(float, 0.0, 1e6),
+    default=TrainConfig.default("weight_decay"),
+    show_default=True,
+    help="Adam L2 penalty.",
 )
-@click.option("--seed", type=_ints(0, limits.MAX_SEED), default=0, show_default=True)
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
-@click.option("--amp", is_flag=True, help="Mixed precision (GPU).")
+@click.option(
+    "--lambda-cnn", type=Number(float, 0.0, 1e6), default=TrainConfig.default("lambda_cnn"), show_default=True
+)
+@click.option(
+    "--patience",
+    type=_ints(1, limits.MAX_EPOCHS),
+    default=TrainConfig.default("patience"),
+    show_default=True,
+    help="Early stopping (epochs).",
+)
+@click.option("--seed", type=_ints(0, limits.MAX_SEED), default=TrainConfig.default("seed"), show_default=True)
+@click.option(
+    "--device", type=click.Choice(["auto", "cpu", "cuda"]), default=TrainConfig.default("device"), show_default=True
+)
+@click.option("--amp", is_flag=True, default=TrainConfig.default("amp"), help="Mixed precision (GPU).")
 @click.option("--augment/--no-augment", default=True, show_default=True)
 @click.option(
     "--augment-shift",
@@ -356,7 +373,7 @@ def _protocol_ids(index: dict, protocol: str | None) -> dict[str, list[str]]:
     "--augment-still",
     "still_prob",
     type=Number(float, 0.0, 1.0),
-    default=0.0,
+    default=TrainConfig.default("still_prob"),
     show_default=True,
     help="Probability that a bona fide training clip becomes one of its frames held still, labelled attack "
     "(a photo shows no facial motion): the LSTM must then use the motion across frames.",
@@ -364,7 +381,7 @@ def _protocol_ids(index: dict, protocol: str | None) -> dict[str, list[str]]:
 @click.option(
     "--still-noise",
     type=Number(float, 0.0, 1e6),
-    default=0.0,
+    default=TrainConfig.default("still_noise"),
     show_default=True,
     help="With --augment-still: per-frame noise of standard deviation up to this (intensity range 0-1).",
 )
@@ -372,7 +389,7 @@ def _protocol_ids(index: dict, protocol: str | None) -> dict[str, list[str]]:
     "--workers",
     "num_workers",
     type=_ints(0, limits.MAX_WORKERS),
-    default=0,
+    default=TrainConfig.default("num_workers"),
     show_default=True,
     help="DataLoader workers.",
 )
@@ -454,11 +471,7 @@ def train(
     }
     if augment and augment_shift:  # recorded only when used, so that earlier runs still resume
         data["augment_shift"] = augment_shift
-    out = run_train(
-        model,
-        train_ds,
-        dev_ds,
-        run_dir,
+    settings = TrainConfig(
         epochs=epochs,
         batch_size=batch_size,
         lr=lr,
@@ -471,11 +484,10 @@ def train(
         device=device,
         amp=amp,
         patience=patience,
-        resume=resume,
         progress=show_progress(quiet),
         num_workers=num_workers,
-        data=data,
     )
+    out = run_train(model, train_ds, dev_ds, run_dir, settings, resume=resume, data=data)
     from antispoof.evaluation import read_threshold
 
     threshold = read_threshold(out)

@@ -14,6 +14,8 @@ from evm.validation import real
 
 from ..cache import PrepareConfig
 from ..limits import MAX_WORKERS
+from ..train_config import RUNTIME as TRAIN_RUNTIME
+from ..train_config import TrainConfig
 from .methods import (
     ConfigError,
     Method,
@@ -25,27 +27,17 @@ from .methods import (
 # ------------------------------------------------------------------------------------------------ config
 
 
+#: ``[train]`` keys beyond the :class:`~antispoof.train_config.TrainConfig` fields, with their defaults: the
+#: training clips' augmentation (:class:`~antispoof.cache.ClipDataset`) and torch's threads (0: its default).
+_TRAIN_EXTRA: dict[str, Any] = {"augment": True, "threads": 0}
+#: TrainConfig fields a study sets itself: the seed from ``study.seeds``, progress from the command line.
+_TRAIN_FROM_STUDY = ("seed", "progress")
 _TRAIN_DEFAULTS: dict[str, Any] = {
-    "epochs": 20,
-    "batch_size": 8,
-    "lr": 1e-5,
-    "lambda_cnn": 1.0,
-    "patience": 5,
-    "augment": True,
-    "balanced": True,
-    "aggregate": "mean",
-    "weight_decay": 0.0,
-    "lr_schedule": "constant",
-    "max_grad_norm": None,
-    "still_prob": 0.0,
-    "still_noise": 0.0,
-    "amp": False,
-    "device": "auto",
-    "num_workers": 0,
-    "threads": 0,
+    **{k: TrainConfig.default(k) for k in TrainConfig.names() if k not in _TRAIN_FROM_STUDY},
+    **_TRAIN_EXTRA,
 }
 # Training settings that do not change the results (left out of the stored cell settings).
-_TRAIN_RUNTIME = ("device", "num_workers", "threads")
+_TRAIN_RUNTIME = (*TRAIN_RUNTIME, "threads")
 _BASELINE_DEFAULTS: dict[str, Any] = {
     "kernel": "rbf",
     "C": 1.0,
@@ -482,34 +474,27 @@ def _parse_model(table: dict, base_dir: Path, prepare: PrepareConfig) -> dict:
 
 
 def _parse_train(table: dict) -> dict:
-    from ..training import _training_args
-
+    kinds = {**_field_kinds(TrainConfig), "augment": (bool, False), "threads": (int, False)}
     _check_keys(table, list(_TRAIN_DEFAULTS), "train")
-    train = {**_TRAIN_DEFAULTS, **table}
-    for key in ("augment", "balanced", "amp"):
-        _coerce(train[key], bool, f"train.{key}")
-    for key in ("epochs", "batch_size", "num_workers", "patience", "threads"):
-        if train[key] is not None:
-            _coerce(train[key], int, f"train.{key}")
-    for key in ("lr", "lambda_cnn", "weight_decay", "max_grad_norm", "still_prob", "still_noise"):
-        if train[key] is not None:
-            train[key] = _coerce(train[key], float, f"train.{key}")
-    for key in ("aggregate", "device", "lr_schedule"):
-        _coerce(train[key], str, f"train.{key}")
+    train = dict(_TRAIN_DEFAULTS)
+    for key, value in table.items():
+        kind, optional = kinds[key]
+        train[key] = _coerce(value, kind, f"train.{key}", optional=optional)
     if train["patience"] == 0:  # TOML has no null: 0 means no early stopping
         train["patience"] = None
     try:
         # the trainer's own validation, so that a bad value fails before hours of preparation
-        _training_args(
-            {**{k: v for k, v in train.items() if k not in ("augment", "threads")}, "seed": 0, "progress": False}
-        )
+        train_config(train, seed=0)
     except ValueError as exc:
         raise ConfigError(_named(exc, "train", train)) from None
     if not 0 <= train["threads"] <= MAX_WORKERS:
         raise ConfigError(f"train.threads must be in [0, {MAX_WORKERS}] (0: torch's default), got {train['threads']!r}")
-    if train["device"] not in ("auto", "cpu", "cuda") and not train["device"].startswith("cuda:"):
-        raise ConfigError(f"train.device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {train['device']!r}")
     return train
+
+
+def train_config(train: Mapping[str, Any], **study: Any) -> TrainConfig:
+    """The :class:`TrainConfig` of a parsed ``[train]`` table, with the fields the study sets (``seed`` ...)."""
+    return TrainConfig.from_dict({**{k: v for k, v in train.items() if k not in _TRAIN_EXTRA}, **study})
 
 
 def _parse_baselines(table: dict) -> dict:

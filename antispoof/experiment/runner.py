@@ -24,6 +24,7 @@ from .config import (
     _TRAIN_RUNTIME,
     StudyConfig,
     _check_magnify,
+    train_config,
 )
 from .methods import (
     ConfigError,
@@ -300,32 +301,16 @@ class _Study:
             "prepare": self.config.prepare_config(cell.method.magnify).as_dict(),
         }
         model = self.model_config(cell)
-        training.train(
-            model,
-            train_ds,
-            dev_ds,
-            run_dir,
-            epochs=t["epochs"],
-            batch_size=t["batch_size"],
-            lr=t["lr"],
-            lambda_cnn=t["lambda_cnn"],
+        settings = train_config(
+            t,
             seed=cell.seed,
             device=self.device,
-            amp=t["amp"],
-            balanced=t["balanced"],
-            patience=t["patience"],
-            resume=True,  # a run killed mid-training continues from its last epoch
             progress=self.progress,
-            num_workers=t["num_workers"],
-            aggregate=t["aggregate"],
-            weight_decay=t["weight_decay"],
-            lr_schedule=t["lr_schedule"],
-            max_grad_norm=t["max_grad_norm"],
             # held frames are a motion cue: only for the LSTM (the plain CNN cannot use them)
             still_prob=t["still_prob"] if model["architecture"] == "cnn_lstm" else 0.0,
-            still_noise=t["still_noise"],
-            data=data,
         )
+        # resume: a run killed mid-training continues from its last epoch
+        training.train(model, train_ds, dev_ds, run_dir, settings, resume=True, data=data)
         threshold = read_threshold(run_dir)
         epochs = read_jsonl(run_dir / "metrics.jsonl", required=("epoch", "dev_eer"))
         return {
