@@ -427,10 +427,11 @@ def train(
 ):
     """Train the CNN-LSTM on a prepared cache; the best dev-EER epoch is kept."""
     from antispoof.cache import ClipDataset, PrepareConfig, open_cache
+    from antispoof.rundir import RunDir
     from antispoof.training import train as run_train
 
     cache_dir, index = open_cache(cache)
-    if not resume and any((run_dir / f).exists() for f in ("last.pt", "best.pt", "metrics.jsonl", "threshold.json")):
+    if not resume and RunDir(run_dir).holds_run():
         raise click.ClickException(f"{run_dir} already holds a run: pass --resume to continue it, or another --out")
     prep = PrepareConfig.from_dict(index["config"])
     channels = {}
@@ -488,9 +489,9 @@ def train(
         num_workers=num_workers,
     )
     out = run_train(model, train_ds, dev_ds, run_dir, settings, resume=resume, data=data)
-    from antispoof.evaluation import read_threshold
+    from antispoof.rundir import RunDir
 
-    threshold = read_threshold(out)
+    threshold = RunDir(out).read_threshold()
     click.echo(
         f"run in {out}; best epoch {threshold['epoch']}, dev EER {threshold['dev_eer']:.4f}, "
         f"threshold {threshold['threshold']:.4f}",
@@ -518,9 +519,9 @@ def evaluate(
     ids = _protocol_ids(index, protocol)
     if split not in ids or not ids[split]:
         raise click.ClickException(f"the cache has no {split} videos for protocol {protocol or 'default'}")
-    from antispoof.evaluation import read_run_config
+    from antispoof.rundir import RunDir
 
-    trained_on = (read_run_config(run_dir).get("data") or {}).get("prepare")
+    trained_on = (RunDir(run_dir).read_config().get("data") or {}).get("prepare")
     if trained_on is not None and trained_on != index["config"]:
         # Cross-database tests use another dataset's cache, but it should be prepared the same way.
         click.echo(

@@ -17,7 +17,7 @@ from evm.io import atomic_write
 
 from .. import __version__, metrics
 from ..cache import cache_key
-from ..jsonio import CorruptJSONError, read_json, read_jsonl
+from ..jsonio import CorruptJSONError, read_json, write_json
 from .cells import Cell, plan_cells
 from .config import (
     _BASELINE_RUNTIME,
@@ -288,7 +288,7 @@ class _Study:
     def _train_neural(self, cell: Cell, cache: Path, ids: Mapping[str, list[str]], run_dir: Path) -> dict:
         from .. import training
         from ..cache import ClipDataset
-        from ..evaluation import read_threshold
+        from ..rundir import RunDir
 
         t = self.config.train
         train_ds = ClipDataset(cache, ids["train"], augment=t["augment"], seed=cell.seed)
@@ -311,8 +311,9 @@ class _Study:
         )
         # resume: a run killed mid-training continues from its last epoch
         training.train(model, train_ds, dev_ds, run_dir, settings, resume=True, data=data)
-        threshold = read_threshold(run_dir)
-        epochs = read_jsonl(run_dir / "metrics.jsonl", required=("epoch", "dev_eer"))
+        run = RunDir(run_dir)
+        threshold = run.read_threshold()
+        epochs = run.read_metrics(required=("epoch", "dev_eer"))
         return {
             "kind": "neural",
             "threshold": float(threshold["threshold"]),
@@ -477,10 +478,8 @@ def _read_json(path: Path) -> dict:
 
 
 def _write_json(path: Path, obj: Any) -> None:
-    from ..evaluation import write_json_atomic
-
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(path, obj)
+    write_json(path, obj)
 
 
 _ABSENT = object()
@@ -568,7 +567,7 @@ def run_experiment(
     study.plan_records(cells)
     study.check_stored(cells)
     if any(c.method.neural for c in cells):
-        from ..evaluation import resolve_device
+        from ..inference import resolve_device
 
         resolve_device(study.device)  # "cuda" without a GPU fails now, not after the caches are built
     if dry_run:
