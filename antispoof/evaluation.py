@@ -23,6 +23,7 @@ from torch.utils.data import Dataset
 from . import metrics
 from .inference import ClipPredictions, predict_clips, resolve_device, score_clips, to_clip_batch
 from .jsonio import write_json
+from .labels import ATTACK, BONA_FIDE
 from .rundir import RunDir
 
 __all__ = [
@@ -34,11 +35,9 @@ __all__ = [
     "read_threshold",
     "resolve_device",
     "score_clips",
-    "video_metrics",
+    "score_report",
     "write_report",
 ]
-
-ATTACK_GROUP = "attack"  # PAI name used when no attack types are given
 
 
 # ------------------------------------------------------------------------------------------------ run dirs
@@ -62,52 +61,44 @@ def load_model(run_dir: str | Path, *, checkpoint: str = "best", device: str | t
 # ---------------------------------------------------------------------------------------------- evaluation
 
 
-def video_metrics(
+def score_report(
+    video_ids: Sequence[str],
     scores: np.ndarray,
     labels: np.ndarray,
     threshold: float,
-    pai_of_attack: Sequence[str] | None = None,
+    attack_types: Sequence[str | None],
+    n_clips: Mapping[str, int] | None = None,
 ) -> dict[str, Any]:
-    """All PAD metrics of video-level scores at a given threshold.
+    """The ``test`` metrics and the ``videos`` entries of a report, for the network and the baselines alike.
 
-    Metrics that need a class absent from the set are None (e.g. FRR of an attack-only set).
-    ``pai_of_attack`` gives the attack type of each attack, in the order of ``scores[labels != 1]``.
+    Parameters
+    ----------
+    video_ids : sequence of str
+    scores : np.ndarray
+        ``(V,)`` float64 video scores.
+    labels : np.ndarray
+        ``(V,)`` int labels.
+    threshold : float
+        The decision threshold (from the development set).
+    attack_types : sequence
+        The attack type of each video (None for bona fide ones).
+    n_clips : dict, optional
+        Clips scored per video, added to each entry when given.
+
+    Returns
+    -------
+    dict
+        ``test``: :func:`antispoof.metrics.pad_metrics`; ``videos``: one entry per video (id, label, score,
+        attack type and, with ``n_clips``, its clip count).
     """
-    bonafide, attack = metrics.split_by_label(scores, labels)
-    has_b, has_a = bonafide.size > 0, attack.size > 0
-    out: dict[str, Any] = {
-        "n_videos": int(scores.size),
-        "n_bonafide": int(bonafide.size),
-        "n_attack": int(attack.size),
-        "threshold": float(threshold),
-    }
-    far = float(np.mean(attack >= threshold)) if has_a else None
-    frr = float(np.mean(bonafide < threshold)) if has_b else None
-    out["far"], out["frr"] = far, frr
-    out["hter"] = (far + frr) / 2 if has_a and has_b else None
-    correct = np.count_nonzero(bonafide >= threshold) + np.count_nonzero(attack < threshold)
-    out["acc"] = float(correct / scores.size) if scores.size else None
-    if has_a and has_b:
-        test_eer, test_t = metrics.eer(bonafide, attack)
-        out["eer"], out["eer_threshold"] = test_eer, test_t
-        out["auc"] = metrics.roc_auc(bonafide, attack)
-    else:
-        out["eer"] = out["eer_threshold"] = out["auc"] = None
-    if has_a:
-        groups: dict[str, list[float]] = {}
-        names = list(pai_of_attack) if pai_of_attack is not None else [ATTACK_GROUP] * attack.size
-        for name, s in zip(names, attack, strict=True):
-            groups.setdefault(name, []).append(float(s))
-        per_pai = {name: float(np.mean(np.asarray(v) >= threshold)) for name, v in sorted(groups.items())}
-        worst = max(per_pai, key=per_pai.__getitem__)
-        out["apcer_per_attack_type"] = per_pai
-        out["apcer"] = per_pai[worst]
-        out["worst_attack_type"] = worst
-    else:
-        out["apcer_per_attack_type"], out["apcer"], out["worst_attack_type"] = {}, None, None
-    out["bpcer"] = frr
-    out["acer"] = (out["apcer"] + frr) / 2 if has_a and has_b else None
-    return out
+    attacks = [kind for kind, label in zip(attack_types, labels, strict=True) if label != BONA_FIDE]
+    videos = []
+    for vid, label, score, kind in zip(video_ids, labels, scores, attack_types, strict=True):
+        entry = {"video_id": vid, "label": int(label), "score": float(score), "attack_type": kind}
+        if n_clips is not None:
+            entry["n_clips"] = n_clips[vid]
+        videos.append(entry)
+    return {"test": metrics.pad_metrics(scores, labels, threshold, attacks), "videos": videos}
 
 
 def evaluate(
@@ -204,29 +195,25 @@ def evaluate(
         n_clips[vid] += 1
     types = []
     for vid, label in zip(ids, labels, strict=True):
-        if label == 1:
+        if label == BONA_FIDE:
             types.append(None)
         elif attack_types is None:
-            types.append(ATTACK_GROUP)
+            types.append(metrics.ATTACK_GROUP)
         elif vid in attack_types:
             types.append(str(attack_types[vid]))
         else:
             raise ValueError(f"attack video {vid!r} has no entry in attack_types")
-    report["test"] = video_metrics(scores, labels, threshold, [t for t in types if t is not None])
-    report["videos"] = [
-        {"video_id": vid, "label": int(lab), "score": float(s), "attack_type": t, "n_clips": n_clips[vid]}
-        for vid, lab, s, t in zip(ids, labels, scores, types, strict=True)
-    ]
+    report.update(score_report(ids, scores, labels, threshold, types, n_clips))
     report["attention_examples"] = _attention_examples(test, attention_examples)
     report["still_check"] = None
-    live = [i for i, label in enumerate(test.labels) if label == 1]
+    live = [i for i, label in enumerate(test.labels) if label == BONA_FIDE]
     if still_check and live:
         held = predict_clips(model, _MiddleFrameHeld(dataset), indices=test.indices[live], desc="held", **common)
         _, held_scores, _ = metrics.aggregate_by_video(held.video_ids, held.scores, held.labels, aggregate)
         report["still_check"] = {
             "frame": "middle",
             "n_videos": int(held_scores.size),
-            "bonafide_mean_score": float(scores[labels == 1].mean()),
+            "bonafide_mean_score": float(scores[labels == BONA_FIDE].mean()),
             "held_mean_score": float(held_scores.mean()),
             "held_accepted": float(np.mean(held_scores >= threshold)),
         }
@@ -258,12 +245,12 @@ def _attention_examples(pred: ClipPredictions, count: int) -> list[dict[str, Any
     first_clip: dict[str, int] = {}
     for i, vid in enumerate(pred.video_ids):
         first_clip.setdefault(vid, i)
-    by_class: dict[int, list[int]] = {1: [], 0: []}
+    by_class: dict[int, list[int]] = {BONA_FIDE: [], ATTACK: []}
     for i in first_clip.values():
-        by_class[1 if pred.labels[i] == 1 else 0].append(i)
+        by_class[BONA_FIDE if pred.labels[i] == BONA_FIDE else ATTACK].append(i)
     chosen: list[int] = []
     while len(chosen) < count and (by_class[1] or by_class[0]):
-        for label in (1, 0):
+        for label in (BONA_FIDE, ATTACK):
             if by_class[label] and len(chosen) < count:
                 chosen.append(by_class[label].pop(0))
     return [
@@ -367,13 +354,13 @@ def write_report(report: Mapping[str, Any], out_dir: str | Path) -> dict[str, Pa
         ax = fig.subplots()
         for k, ex in enumerate(examples):
             w = np.asarray(ex["weights"])
-            kind = "bona fide" if ex["label"] == 1 else "attack"
+            kind = "bona fide" if ex["label"] == BONA_FIDE else "attack"
             ax.plot(
                 np.arange(1, w.size + 1),
                 w,
                 marker="o",
                 color=f"C{k % 10}",
-                ls="-" if ex["label"] == 1 else "--",
+                ls="-" if ex["label"] == BONA_FIDE else "--",
                 label=f"{ex['video_id']} ({kind}, {ex['score']:.2f})",
             )
         ax.set(xlabel="frame", ylabel="attention weight", title="Attention over time (first clip)")

@@ -46,6 +46,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 
 from . import __version__, metrics
 from .inference import ClipPredictions, predict_clips, resolve_device
+from .labels import ATTACK, BONA_FIDE
 from .models import ModelConfig, build_model
 from .rundir import RunDir
 from .train_config import TrainConfig
@@ -106,7 +107,7 @@ def hold_still(
     if not noise >= 0.0:
         raise ValueError(f"noise must be >= 0, got {noise}")
     b, t = clips.shape[:2]
-    chosen = (labels == 1) & (torch.rand(b) < prob)
+    chosen = (labels == BONA_FIDE) & (torch.rand(b) < prob)
     if not bool(chosen.any()):
         return clips, labels, labels
     index = chosen.nonzero().squeeze(1)
@@ -118,7 +119,7 @@ def hold_still(
     clips = clips.clone()
     clips[index] = held.to(clips.dtype)
     clip_labels = labels.clone()
-    clip_labels[index] = 0
+    clip_labels[index] = ATTACK
     return clips, clip_labels, labels
 
 
@@ -185,10 +186,10 @@ def dataset_labels(dataset: Dataset) -> np.ndarray:
 def _check_classes(labels: np.ndarray, name: str, purpose: str) -> None:
     if labels.size == 0:
         raise ValueError(f"{name} is empty")
-    if not np.isin(labels, (0, 1)).all():
+    if not np.isin(labels, (ATTACK, BONA_FIDE)).all():
         raise ValueError(f"{name} labels must be 0 (attack) or 1 (bona fide), got {sorted(set(labels.tolist()))}")
     if np.unique(labels).size < 2:
-        only = "bona fide" if labels[0] == 1 else "attack"
+        only = "bona fide" if labels[0] == BONA_FIDE else "attack"
         raise ValueError(f"{name} has only {only} samples: {purpose} needs both classes")
 
 

@@ -389,7 +389,7 @@ def test_evaluate_and_write_report(trained_run, tmp_path):
     rates = M.apcer_bpcer_acer(
         b, {t: [v["score"] for v in videos if v["attack_type"] == t] for t in ("print", "replay")}, threshold
     )
-    assert test["apcer_per_attack_type"] == rates["apcer_per_pai"]
+    assert test["apcer_per_attack_type"] == rates["apcer_per_attack_type"]
     assert (test["apcer"], test["bpcer"], test["acer"]) == (rates["apcer"], rates["bpcer"], rates["acer"])
     assert test["acc"] == M.accuracy(b, a, threshold)
     assert report["run"]["data"]["cache"] == "synthetic-flicker"

@@ -337,12 +337,12 @@ class _Study:
         vids, scores = model.score_videos(_clips(dev_ds), _clip_video_ids(dev_ds))
         labels = _video_labels(dev_ds, vids)
         bonafide, attack = metrics.split_by_label(scores, labels)
-        threshold = metrics.eer_threshold(bonafide, attack)
+        dev_eer, threshold = metrics.eer(bonafide, attack)
         model.save(run_dir / "model")
         return {
             "kind": "baseline",
             "threshold": float(threshold),
-            "dev_eer": float(metrics.hter(bonafide, attack, threshold)),
+            "dev_eer": float(dev_eer),
             "dev_auc": float(metrics.roc_auc(bonafide, attack)),
             "train_clips": len(train_ds),
         }
@@ -436,22 +436,18 @@ class _Study:
     def _evaluate_baseline(self, cell: Cell, run_dir: Path, run: dict, cache: Path, test_ids: list[str]) -> dict:
         from ..baselines import load_baseline
         from ..cache import ClipDataset
-        from ..evaluation import video_metrics
+        from ..evaluation import score_report
 
         model = load_baseline(run_dir / "model")
         test_ds = ClipDataset(cache, test_ids)
         vids, scores = model.score_videos(_clips(test_ds), _clip_video_ids(test_ds))
         labels = _video_labels(test_ds, vids)
-        types = [test_ds.attack_types[v] for v, lab in zip(vids, labels, strict=True) if lab != 1]
+        types = [test_ds.attack_types[v] for v in vids]
         return {
             "run": {"run_dir": str(run_dir), "method": cell.method.name},
             "aggregate": "mean",
             "threshold": {"value": run["threshold"], "source": "run", "criterion": "eer", "dev_eer": run["dev_eer"]},
-            "test": video_metrics(scores, labels, run["threshold"], types),
-            "videos": [
-                {"video_id": v, "label": int(lab), "score": float(s), "attack_type": test_ds.attack_types[v]}
-                for v, lab, s in zip(vids, labels, scores, strict=True)
-            ],
+            **score_report(vids, scores, labels, run["threshold"], types),
         }
 
 

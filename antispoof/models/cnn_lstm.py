@@ -39,6 +39,7 @@ from torch import nn
 
 from evm.validation import MAX_SIDE, real
 
+from ..labels import BONA_FIDE
 from ..limits import MAX_WIDTH
 from .vgg import SMALL_CHANNELS, ConvTrunk, small_trunk, vgg16_trunk
 
@@ -56,7 +57,6 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 NUM_CLASSES = 2  # 0 = attack, 1 = bona fide
-BONAFIDE = 1
 
 
 # --------------------------------------------------------------------------------------------------- config
@@ -329,7 +329,7 @@ class ModelOutput(NamedTuple):
     @property
     def scores(self) -> torch.Tensor:
         """``(B,)`` float32 probability of bona fide."""
-        return torch.softmax(self.logits.float(), dim=-1)[:, BONAFIDE]
+        return torch.softmax(self.logits.float(), dim=-1)[:, BONA_FIDE]
 
 
 class LossTerms(NamedTuple):
