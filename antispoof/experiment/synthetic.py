@@ -85,7 +85,7 @@ def synthetic_study(
     (StudyConfig, dict)
         The study, and the data facts (settings, seconds spent generating now) for ``experiment.json``.
     """
-    from concurrent.futures import ProcessPoolExecutor
+    from evm.batch import process_pool
 
     log = log or _log_stderr
     out = Path(out)
@@ -102,7 +102,7 @@ def synthetic_study(
     if todo:
         log(f"generating {', '.join(t[0] for t in todo)} (synthetic) in {data_dir}")
         # one process per tree: generation is single-threaded
-        with ProcessPoolExecutor(max_workers=len(todo)) as pool:
+        with process_pool(len(todo)) as pool:
             futures = [
                 pool.submit(_generate_one, str(data_dir / layout), layout, settings) for layout, settings, _, _ in todo
             ]

@@ -119,11 +119,10 @@ def generate(
                 progress(done, len(clips))
         return root
     import concurrent.futures
-    import multiprocessing
 
-    with concurrent.futures.ProcessPoolExecutor(
-        workers, mp_context=multiprocessing.get_context("spawn"), initializer=_set_context, initargs=(context,)
-    ) as pool:
+    from evm.batch import process_pool
+
+    with process_pool(workers, initializer=_set_context, initargs=(context,)) as pool:
         futures = [pool.submit(_write_clip_in_worker, clip) for clip in clips]
         try:
             for done, future in enumerate(concurrent.futures.as_completed(futures), start=1):
