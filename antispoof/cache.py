@@ -46,7 +46,7 @@ from pathlib import Path
 import numpy as np
 
 from evm.batch import MANIFEST, Job, params_hash, read_manifest, run_batch
-from evm.io import VideoError, VideoReader, atomic_output, read_ahead
+from evm.io import VideoError, VideoReader, atomic_output, probe, read_ahead
 from evm.magnify import Magnifier
 from evm.presets import MagnifyParams
 from evm.validation import integer, real
@@ -142,6 +142,25 @@ class PrepareConfig:
         if d.get("magnify") is not None:
             d["magnify"] = MagnifyParams(**d["magnify"])
         return cls(**d)
+
+
+def check_magnify(config: PrepareConfig, fps: float) -> None:
+    """Refuse magnification settings that cannot run at ``fps`` on ``config.size`` crops (a ValueError naming
+    the setting): checked once before a preparation, not once per video."""
+    Magnifier((config.size, config.size, 3), fps, **config.magnify.as_kwargs())
+
+
+def first_video_fps(dataset) -> float | None:
+    """The frame rate of a dataset's first video, at which settings are judged before a preparation.
+
+    None when there is none or it cannot be read (the preparation reports an unreadable video).
+    """
+    if not dataset.records:
+        return None
+    try:
+        return probe(dataset.records[0].path).fps or None
+    except VideoError:
+        return None
 
 
 def clip_starts(n_frames: int, fps: float, config: PrepareConfig) -> list[int]:
@@ -664,6 +683,24 @@ def open_cache(path: str | os.PathLike) -> tuple[Path, dict]:
     if not isinstance(index.get("videos"), list) or not isinstance(index.get("config"), dict):
         raise ValueError(f"{path / 'index.json'}: unreadable cache index (no 'videos' list or 'config' object)")
     return path, index
+
+
+def protocol_ids(index: dict, protocol: str | None) -> dict[str, list[str]]:
+    """The cached video ids of each split of a protocol (``train``, ``dev``, ``test``).
+
+    ``index`` is a cache's index (:func:`open_cache`); ``protocol`` None is the one the cache was prepared
+    with (its rows' splits), another name re-reads the dataset tree for that protocol's splits.
+    """
+    from .data import open_dataset
+
+    rows = index["videos"]
+    if protocol is None:
+        ids = {s: [r["video_id"] for r in rows if r["split"] == s] for s in ("train", "dev", "test")}
+    else:
+        ds = open_dataset(index["dataset"], index["root"])
+        ids = {s: [r.video_id for r in recs] for s, recs in ds.protocol(protocol).items()}
+    have = {r["video_id"] for r in rows}
+    return {s: [v for v in vids if v in have] for s, vids in ids.items()}
 
 
 class ClipDataset:

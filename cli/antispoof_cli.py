@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from antispoof import limits
+from antispoof.data.datasets import DATASETS
 from antispoof.train_config import LR_SCHEDULES, TrainConfig
 from cli.common import run, show_progress
 from cli.evm_cli import magnification_options, params_from_options
@@ -59,7 +60,7 @@ def main_group():
     """Face anti-spoofing (Tu et al., CNN-LSTM with attention on motion-magnified clips)."""
 
 
-DATASET_NAMES = ["replay-attack", "msu-mfsd", "casia-fasd", "oulu-npu", "folder"]
+DATASET_NAMES = list(DATASETS)  # the adapters' registry
 
 
 @main_group.command()
@@ -216,7 +217,7 @@ def prepare(
     **opts,
 ):
     """Face crops of every video, motion-magnified, as a memory-mappable clip cache (resumable)."""
-    from antispoof.cache import PrepareConfig
+    from antispoof.cache import PrepareConfig, check_magnify, first_video_fps
     from antispoof.cache import prepare as run_prepare
     from antispoof.data import open_dataset
 
@@ -236,16 +237,9 @@ def prepare(
     if detector:
         _check_detector(detector)
     ds = open_dataset(name, root)
-    if not no_magnify and ds.records:  # fail on bad settings now, not once per video
-        from evm.io import VideoError, probe
-        from evm.magnify import Magnifier
-
-        try:
-            fps = probe(ds.records[0].path).fps  # judged at the first video's frame rate
-        except VideoError:
-            fps = None  # an unreadable first video is reported by the batch
-        if fps:
-            Magnifier((size, size, 3), fps, **params.as_kwargs())
+    fps = None if no_magnify else first_video_fps(ds)
+    if fps:  # fail on bad settings now, not once per video
+        check_magnify(config, fps)
     result = run_prepare(
         ds,
         cache,
@@ -278,20 +272,6 @@ def _check_detector(spec: str) -> None:
         make_detector(spec)
     except FaceDetectorError as exc:
         raise click.ClickException(" ".join(str(exc).split())) from None
-
-
-def _protocol_ids(index: dict, protocol: str | None) -> dict[str, list[str]]:
-    """video ids per split of a protocol (the dataset tree is re-read for protocols other than the default)."""
-    from antispoof.data import open_dataset
-
-    rows = index["videos"]
-    if protocol is None:
-        ids = {s: [r["video_id"] for r in rows if r["split"] == s] for s in ("train", "dev", "test")}
-    else:
-        ds = open_dataset(index["dataset"], index["root"])
-        ids = {s: [r.video_id for r in recs] for s, recs in ds.protocol(protocol).items()}
-    have = {r["video_id"] for r in rows}
-    return {s: [v for v in vids if v in have] for s, vids in ids.items()}
 
 
 @main_group.command()
@@ -426,7 +406,7 @@ def train(
     quiet: bool,
 ):
     """Train the CNN-LSTM on a prepared cache; the best dev-EER epoch is kept."""
-    from antispoof.cache import ClipDataset, PrepareConfig, open_cache
+    from antispoof.cache import ClipDataset, PrepareConfig, open_cache, protocol_ids
     from antispoof.rundir import RunDir
     from antispoof.training import train as run_train
 
@@ -444,7 +424,7 @@ def train(
             raise click.BadParameter(
                 f"expected integers like 16,32,64,128, got {trunk_channels!r}", param_hint="--trunk-channels"
             ) from None
-    ids = _protocol_ids(index, protocol)
+    ids = protocol_ids(index, protocol)
     for split in ("train", "dev"):
         if not ids[split]:
             raise click.ClickException(f"the cache has no {split} videos for protocol {protocol or 'default'}")
@@ -511,12 +491,12 @@ def evaluate(
     run_dir: Path, cache: Path, protocol: str | None, split: str, report_dir: Path | None, device: str, as_json: bool
 ):
     """HTER at the training dev-set EER threshold, EER, ACC, APCER/BPCER/ACER, AUC; JSON + figures."""
-    from antispoof.cache import ClipDataset, open_cache
+    from antispoof.cache import ClipDataset, open_cache, protocol_ids
     from antispoof.evaluation import evaluate as run_evaluate
     from antispoof.evaluation import write_report
 
     cache_dir, index = open_cache(cache)
-    ids = _protocol_ids(index, protocol)
+    ids = protocol_ids(index, protocol)
     if split not in ids or not ids[split]:
         raise click.ClickException(f"the cache has no {split} videos for protocol {protocol or 'default'}")
     from antispoof.rundir import RunDir

@@ -409,10 +409,10 @@ def _named(exc: Exception, table: str, keys) -> str:
 
 
 def _check_magnify(config: PrepareConfig, fps: float, where: str) -> None:
-    from evm.magnify import Magnifier
+    from ..cache import check_magnify
 
     try:
-        Magnifier((config.size, config.size, 3), fps, **config.magnify.as_kwargs())
+        check_magnify(config, fps)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{where}: {' '.join(str(exc).split())}") from None
 

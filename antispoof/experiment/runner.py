@@ -91,13 +91,10 @@ class _Study:
             cross_protocol(
                 self.dataset(a.dataset), self.dataset(b.dataset), train_protocol=a.protocol, test_protocol=b.protocol
             )
-        from evm.io import VideoError, probe
+        from ..cache import first_video_fps
 
         for name in sorted({r.dataset for c in cells if c.method.magnify for r in (c.train, c.test)}):
-            try:
-                fps = probe(self.dataset(name).records[0].path).fps  # judged at the first video's rate
-            except VideoError:
-                continue  # an unreadable video is reported by the preparation
+            fps = first_video_fps(self.dataset(name))
             if fps:
                 _check_magnify(self.config.prepare, fps, f"prepare.magnify (at {name}'s {fps:g} fps)")
 

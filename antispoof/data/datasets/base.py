@@ -51,6 +51,8 @@ class Dataset(ABC):
     """
 
     name = "dataset"
+    #: Keyword options of :meth:`scan` beyond ``check_annotations`` (:func:`open_dataset` passes these on).
+    scan_options: tuple[str, ...] = ()
     #: Protocols whose dev split is empty by definition (thresholds must come from elsewhere).
     _dev_optional: tuple[str, ...] = ()
 

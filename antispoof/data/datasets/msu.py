@@ -70,6 +70,7 @@ class MsuMfsd(Dataset):
     """
 
     name = "msu-mfsd"
+    scan_options = ("msu_flip",)
     _dev_optional = ("official",)
 
     def _protocol_table(self):

@@ -24,12 +24,9 @@ from .replay import ReplayAttack
 # --------------------------------------------------------------------------------------------------
 # Entry points
 
+#: The registry: one adapter per dataset name (a new dataset is one module and one entry here).
 _ADAPTERS: dict[str, type[Dataset]] = {
-    "replay-attack": ReplayAttack,
-    "msu-mfsd": MsuMfsd,
-    "casia-fasd": CasiaFasd,
-    "oulu-npu": OuluNpu,
-    "folder": FolderDataset,
+    cls.name: cls for cls in (ReplayAttack, MsuMfsd, CasiaFasd, OuluNpu, FolderDataset)
 }
 _ALIASES = {"replay": "replay-attack", "replayattack": "replay-attack", "msu": "msu-mfsd", "casia": "casia-fasd",
             "oulu": "oulu-npu"}  # fmt: skip
@@ -77,9 +74,8 @@ def open_dataset(
         raise DatasetError(f"unknown dataset {name!r}; known: {', '.join(DATASETS)}")
     cls = _ADAPTERS[key]
     root = _check_root(root, key)
-    options = {"check_annotations": check_annotations}
-    if cls is MsuMfsd:
-        options["msu_flip"] = msu_flip
+    given = {"msu_flip": msu_flip}
+    options = {"check_annotations": check_annotations, **{k: given[k] for k in cls.scan_options}}
     scan = cls.scan(root, **options)
     if not scan.records:
         problems = scan.problems or [Problem("missing", None, "no videos found")]
