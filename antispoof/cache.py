@@ -803,17 +803,3 @@ class ClipDataset:
             h, w = frames.shape[1:3]
             frames = padded[:, s + dy : s + dy + h, s + dx : s + dx + w]
         return np.clip(frames * gain + offset, 0.0, 1.0)
-
-
-def balanced_sampler(labels, *, num_samples: int | None = None, seed: int = 0):
-    """WeightedRandomSampler drawing bona fide and attack items equally often."""
-    import torch
-
-    labels = np.asarray(labels)
-    counts = np.bincount(labels, minlength=2).astype(np.float64)
-    if (counts == 0).any():
-        raise ValueError("balanced sampling needs both bona fide and attack items")
-    weights = 1.0 / counts[labels]
-    gen = torch.Generator().manual_seed(seed)
-    return torch.utils.data.WeightedRandomSampler(torch.as_tensor(weights, dtype=torch.double),
-                                                  num_samples or len(labels), replacement=True, generator=gen)
