@@ -789,17 +789,9 @@ class ClipDataset:
     def _augmented(self, frames: np.ndarray) -> np.ndarray:
         import torch
 
+        from .augment import jitter_clip
+
         # Not a generator of our own: its state would be in no checkpoint (a resumed run would replay
         # the first epoch's draws) and every DataLoader worker would restart it each epoch.
         rng = np.random.default_rng([self.seed, int(torch.randint(0, 2**62, ()).item())])
-        if rng.random() < 0.5:
-            frames = frames[:, :, ::-1]
-        gain = rng.uniform(0.85, 1.15)
-        offset = rng.uniform(-0.06, 0.06)
-        if self.shift:
-            s = self.shift
-            dy, dx = rng.integers(-s, s + 1, 2)
-            padded = np.pad(frames, ((0, 0), (s, s), (s, s), (0, 0)), mode="edge")
-            h, w = frames.shape[1:3]
-            frames = padded[:, s + dy : s + dy + h, s + dx : s + dx + w]
-        return np.clip(frames * gain + offset, 0.0, 1.0)
+        return jitter_clip(frames, rng, self.shift)

@@ -62,7 +62,7 @@ class TrainConfig:
     max_grad_norm : float or None
         Clip the global gradient norm (off by default).
     still_prob, still_noise : float
-        :func:`antispoof.training.hold_still` on every training batch: each bona fide clip becomes, with
+        :func:`antispoof.augment.hold_still` on every training batch: each bona fide clip becomes, with
         probability ``still_prob``, one of its frames held still (plus noise of standard deviation up to
         ``still_noise``) labelled attack for the LSTM loss (its frames stay bona fide for the CNN loss).
         Off by default; needs the CNN-LSTM.

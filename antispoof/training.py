@@ -45,6 +45,7 @@ import torch.distributed as dist
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from . import __version__, metrics
+from .augment import hold_still
 from .inference import ClipPredictions, predict_clips, resolve_device
 from .labels import ATTACK, BONA_FIDE
 from .models import ModelConfig, build_model
@@ -53,74 +54,6 @@ from .train_config import TrainConfig
 
 # What runs written before an argument existed did, for the resume check.
 _DEFAULTS_OF_OLDER_RUNS = {"lr_schedule": "constant", "still_prob": 0.0, "still_noise": 0.0}
-
-
-# ------------------------------------------------------------------------------------------- augmentation
-
-
-def hold_still(
-    clips: torch.Tensor, labels: torch.Tensor, prob: float, noise: float = 0.0
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Turn bona fide clips into still-picture attacks: one of their frames held for the whole clip.
-
-    The paper's premise is that a photograph shows no facial motion. A live frame held still has
-    exactly the appearance of live frames and the motion of a print on a stand, so the only way to
-    score it as an attack is the motion across frames: this keeps the LSTM from resting on per-frame
-    appearance alone (which the trunk and the CNN loss already give it). Each bona fide clip is
-    replaced with probability ``prob`` by frame ``k`` (uniform) repeated ``T`` times, plus independent
-    Gaussian noise per frame and pixel with a standard deviation drawn uniformly in ``[0, noise]``
-    per clip (a camera filming a still picture still records sensor noise, so "no change at all"
-    must not be the cue). Draws come from torch's global generator, which training seeds and
-    checkpoints.
-
-    Parameters
-    ----------
-    clips : torch.Tensor
-        ``(B, T, 3, H, W)`` float in [0, 1].
-    labels : torch.Tensor
-        ``(B,)`` int, 1 = bona fide, 0 = attack.
-    prob : float
-        In [0, 1]: probability for each bona fide clip.
-    noise : float
-        Largest noise standard deviation, in units of the [0, 1] intensity range.
-
-    Returns
-    -------
-    clips : torch.Tensor
-        Same shape; the held clips replaced (a new tensor when any is, else the input).
-    clip_labels : torch.Tensor
-        ``labels`` with the held clips set to 0 (attack): the LSTM's target.
-    frame_labels : torch.Tensor
-        ``labels`` unchanged: each held frame is still a live frame, the CNN head's target.
-
-    Examples
-    --------
-    >>> clips = torch.rand(4, 8, 3, 16, 16)
-    >>> held, clip_labels, frame_labels = hold_still(clips, torch.tensor([1, 1, 0, 0]), prob=1.0)
-    >>> clip_labels.tolist(), frame_labels.tolist()
-    ([0, 0, 0, 0], [1, 1, 0, 0])
-    >>> bool((held[0] == held[0, :1]).all())
-    True
-    """
-    if not 0.0 <= prob <= 1.0:
-        raise ValueError(f"prob must be in [0, 1], got {prob}")
-    if not noise >= 0.0:
-        raise ValueError(f"noise must be >= 0, got {noise}")
-    b, t = clips.shape[:2]
-    chosen = (labels == BONA_FIDE) & (torch.rand(b) < prob)
-    if not bool(chosen.any()):
-        return clips, labels, labels
-    index = chosen.nonzero().squeeze(1)
-    frame = torch.randint(0, t, (len(index),))
-    held = clips[index, frame].unsqueeze(1).expand(-1, t, -1, -1, -1)
-    if noise > 0:
-        sigma = torch.rand(len(index)) * noise
-        held = (held + torch.randn(held.shape) * sigma.view(-1, 1, 1, 1, 1)).clamp_(0.0, 1.0)
-    clips = clips.clone()
-    clips[index] = held.to(clips.dtype)
-    clip_labels = labels.clone()
-    clip_labels[index] = ATTACK
-    return clips, clip_labels, labels
 
 
 # ------------------------------------------------------------------------------------------------ sampling
