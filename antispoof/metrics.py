@@ -28,6 +28,7 @@ import numpy as np
 from .labels import BONA_FIDE
 
 AGGREGATES = ("mean", "median", "max", "min")
+_REDUCERS = {"mean": np.mean, "median": np.median, "max": np.max, "min": np.min}
 #: The attack type of every attack when none are given.
 ATTACK_GROUP = "attack"
 
@@ -375,7 +376,7 @@ def aggregate_by_video(
     groups: dict[Hashable, list[int]] = {}
     for i, vid in enumerate(ids):
         groups.setdefault(vid, []).append(i)
-    reduce = {"mean": np.mean, "median": np.median, "max": np.max, "min": np.min}[how]
+    reduce = _REDUCERS[how]
     out_ids = list(groups)
     out_scores = np.array([reduce(s[idx]) for idx in groups.values()], dtype=np.float64)
     out_labels = None
@@ -386,6 +387,13 @@ def aggregate_by_video(
                 raise ValueError(f"video {vid!r} has clips with different labels {sorted(set(lab[idx].tolist()))}")
             out_labels[k] = lab[idx[0]]
     return out_ids, out_scores, out_labels
+
+
+def aggregate(scores: Any, how: str = "mean") -> float:
+    """One video's score from its clip scores, as :func:`aggregate_by_video` combines them."""
+    if how not in AGGREGATES:
+        raise ValueError(f"aggregate must be one of {AGGREGATES}, got {how!r}")
+    return float(_REDUCERS[how](np.asarray(scores, dtype=np.float64)))
 
 
 def split_by_label(scores: Any, labels: Any, bonafide_label: int = BONA_FIDE) -> tuple[np.ndarray, np.ndarray]:

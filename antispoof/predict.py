@@ -9,11 +9,10 @@ from pathlib import Path
 
 import numpy as np
 
+from antispoof import metrics
 from antispoof.cache import PrepareConfig, VideoTooShortError, all_clip_starts, make_detector, open_clip_stream
 from antispoof.limits import MAX_BATCH_SIZE
 from evm.validation import integer
-
-_AGGREGATES = {"mean": np.mean, "median": np.median, "max": np.max, "min": np.min}
 
 
 @dataclass
@@ -62,7 +61,7 @@ class Predictor:
         self.threshold = float(threshold["threshold"])
         # The threshold was picked on video scores aggregated this way: score videos the same way.
         self.aggregate = threshold.get("aggregate", "mean")
-        if self.aggregate not in _AGGREGATES:
+        if self.aggregate not in metrics.AGGREGATES:
             raise ValueError(f"{run_dir}: threshold.json has an unknown aggregate {self.aggregate!r}")
         self.model = run.load_model(device=device)
         self.detector = make_detector(detector)
@@ -86,7 +85,7 @@ class Predictor:
         except (VideoError, ValueError, OSError) as exc:
             result.error = " ".join(str(exc).split())
         else:
-            result.probability = float(_AGGREGATES[self.aggregate](scores))
+            result.probability = metrics.aggregate(scores, self.aggregate)
             result.bona_fide = bool(result.probability >= self.threshold)
             result.clips = len(scores)
             result.clip_scores = [round(float(s), 6) for s in scores]

@@ -393,29 +393,10 @@ def _train(
             worker_init_fn=_seed_worker,
             generator=torch.Generator().manual_seed(derive_seed(cfg.seed, epoch, ctx.rank)),
         )
-        losses = train_one_epoch(net, model, loader, optimizer, scaler, scheduler, cfg, use_amp, epoch, show)
-        total, lstm, cnn, count = ctx.sum(losses)
+        losses = ctx.sum(train_one_epoch(net, model, loader, optimizer, scaler, scheduler, cfg, use_amp, epoch, show))
         dev = score_dev(ctx, model, dev_dataset, cfg, use_amp, show)
         improved = selection.update(epoch, dev.eer, dev.loss, cfg.patience)
-        has_lstm = model.config.architecture == "cnn_lstm"
-        record = {
-            "epoch": epoch,
-            "train_loss": total / count,
-            "train_lstm_loss": lstm / count if has_lstm else None,
-            "train_cnn_loss": cnn / count,
-            "dev_loss": dev.loss,
-            "dev_lstm_loss": dev.lstm_loss if has_lstm else None,
-            "dev_cnn_loss": dev.cnn_loss,
-            "dev_eer": dev.eer,
-            "dev_threshold": dev.threshold,
-            "dev_auc": dev.auc,
-            "dev_videos": dev.n_videos,
-            "lr": optimizer.param_groups[0]["lr"],
-            "improved": improved,
-            "best_epoch": selection.best_epoch,
-            "stopped_early": selection.stopped_early,
-            "epoch_seconds": time.perf_counter() - started,
-        }
+        record = _epoch_record(epoch, losses, dev, improved, selection, optimizer, model, started)
         rng_states = ctx.all_gather(_rng_state())
         # The epoch's files (best.pt, threshold.json, its metrics line, last.pt) are written together: a Ctrl-C
         # or SIGTERM arriving meanwhile waits until they are, so an interrupted run keeps every finished epoch.
@@ -434,6 +415,30 @@ def _train(
                 )
         ctx.barrier()
     return out_dir
+
+
+def _epoch_record(epoch, losses, dev: DevScores, improved, selection: Selection, optimizer, model, started) -> dict:
+    """The epoch's line of the metrics log (losses summed over ranks: ``[total, lstm, cnn, clips]``)."""
+    total, lstm, cnn, count = losses
+    has_lstm = model.config.architecture == "cnn_lstm"
+    return {
+        "epoch": epoch,
+        "train_loss": total / count,
+        "train_lstm_loss": lstm / count if has_lstm else None,
+        "train_cnn_loss": cnn / count,
+        "dev_loss": dev.loss,
+        "dev_lstm_loss": dev.lstm_loss if has_lstm else None,
+        "dev_cnn_loss": dev.cnn_loss,
+        "dev_eer": dev.eer,
+        "dev_threshold": dev.threshold,
+        "dev_auc": dev.auc,
+        "dev_videos": dev.n_videos,
+        "lr": optimizer.param_groups[0]["lr"],
+        "improved": improved,
+        "best_epoch": selection.best_epoch,
+        "stopped_early": selection.stopped_early,
+        "epoch_seconds": time.perf_counter() - started,
+    }
 
 
 def _run_config(model, cfg: TrainConfig, data: dict, world_size: int) -> dict[str, Any]:
