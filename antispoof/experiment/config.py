@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from evm.presets import MagnifyParams
-from evm.validation import real
+from evm.validation import integer, real
 
 from ..cache import PrepareConfig
 from ..limits import MAX_WORKERS
@@ -393,11 +393,10 @@ def _parse_prepare(table: dict, base_dir: Path) -> tuple[PrepareConfig, str | No
             make_detector(detector)
         except FaceDetectorError as exc:
             raise ConfigError(f"prepare.detector: {' '.join(str(exc).split())}") from None
-    workers = table.get("workers", 1)
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ConfigError(f"prepare.workers must be a positive integer, got {workers!r}")
-    if workers > MAX_WORKERS:
-        raise ConfigError(f"prepare.workers must be <= {MAX_WORKERS}, got {workers}")
+    try:
+        workers = integer(table.get("workers", 1), "prepare.workers", minimum=1, maximum=MAX_WORKERS)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
     return config, detector, workers
 
 
