@@ -14,7 +14,7 @@ A study is a TOML file (see ``docs/experiments.md`` and ``docs/paper-study.toml`
 
     [prepare]   # PrepareConfig fields; [prepare.magnify] holds the magnification of the ^M variants
     [model]     # ModelConfig fields of the CNN and CNN-LSTM (trunk, weights, hidden_size ...)
-    [train]     # antispoof.training.train arguments (epochs, batch_size, lr ...)
+    [train]     # TrainConfig fields (epochs, batch_size, lr ...) but the seed, plus augment and threads
     [baselines] # LBPSVM / LBPTOPSVM settings (kernel, C ...)
 
 How it runs
