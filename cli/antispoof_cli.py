@@ -469,8 +469,6 @@ def train(
         num_workers=num_workers,
     )
     out = run_train(model, train_ds, dev_ds, run_dir, settings, resume=resume, data=data)
-    from antispoof.rundir import RunDir
-
     threshold = RunDir(out).read_threshold()
     click.echo(
         f"run in {out}; best epoch {threshold['epoch']}, dev EER {threshold['dev_eer']:.4f}, "
