@@ -46,7 +46,7 @@ from pathlib import Path
 import numpy as np
 
 from evm.batch import MANIFEST, Job, params_hash, read_manifest, run_batch
-from evm.io import VideoError, VideoReader, atomic_output, read_ahead
+from evm.io import VideoError, VideoReader, atomic_output, probe, read_ahead
 from evm.magnify import Magnifier
 from evm.presets import MagnifyParams
 from evm.validation import integer, real
@@ -142,6 +142,25 @@ class PrepareConfig:
         if d.get("magnify") is not None:
             d["magnify"] = MagnifyParams(**d["magnify"])
         return cls(**d)
+
+
+def check_magnify(config: PrepareConfig, fps: float) -> None:
+    """Refuse magnification settings that cannot run at ``fps`` on ``config.size`` crops (a ValueError naming
+    the setting): checked once before a preparation, not once per video."""
+    Magnifier((config.size, config.size, 3), fps, **config.magnify.as_kwargs())
+
+
+def first_video_fps(dataset) -> float | None:
+    """The frame rate of a dataset's first video, at which settings are judged before a preparation.
+
+    None when there is none or it cannot be read (the preparation reports an unreadable video).
+    """
+    if not dataset.records:
+        return None
+    try:
+        return probe(dataset.records[0].path).fps or None
+    except VideoError:
+        return None
 
 
 def clip_starts(n_frames: int, fps: float, config: PrepareConfig) -> list[int]:
@@ -666,6 +685,24 @@ def open_cache(path: str | os.PathLike) -> tuple[Path, dict]:
     return path, index
 
 
+def protocol_ids(index: dict, protocol: str | None) -> dict[str, list[str]]:
+    """The cached video ids of each split of a protocol (``train``, ``dev``, ``test``).
+
+    ``index`` is a cache's index (:func:`open_cache`); ``protocol`` None is the one the cache was prepared
+    with (its rows' splits), another name re-reads the dataset tree for that protocol's splits.
+    """
+    from .data import open_dataset
+
+    rows = index["videos"]
+    if protocol is None:
+        ids = {s: [r["video_id"] for r in rows if r["split"] == s] for s in ("train", "dev", "test")}
+    else:
+        ds = open_dataset(index["dataset"], index["root"])
+        ids = {s: [r.video_id for r in recs] for s, recs in ds.protocol(protocol).items()}
+    have = {r["video_id"] for r in rows}
+    return {s: [v for v in vids if v in have] for s, vids in ids.items()}
+
+
 class ClipDataset:
     """Torch Dataset over a prepared cache: ``(clip, label, video_id)``.
 
@@ -752,31 +789,9 @@ class ClipDataset:
     def _augmented(self, frames: np.ndarray) -> np.ndarray:
         import torch
 
+        from .augment import jitter_clip
+
         # Not a generator of our own: its state would be in no checkpoint (a resumed run would replay
         # the first epoch's draws) and every DataLoader worker would restart it each epoch.
         rng = np.random.default_rng([self.seed, int(torch.randint(0, 2**62, ()).item())])
-        if rng.random() < 0.5:
-            frames = frames[:, :, ::-1]
-        gain = rng.uniform(0.85, 1.15)
-        offset = rng.uniform(-0.06, 0.06)
-        if self.shift:
-            s = self.shift
-            dy, dx = rng.integers(-s, s + 1, 2)
-            padded = np.pad(frames, ((0, 0), (s, s), (s, s), (0, 0)), mode="edge")
-            h, w = frames.shape[1:3]
-            frames = padded[:, s + dy : s + dy + h, s + dx : s + dx + w]
-        return np.clip(frames * gain + offset, 0.0, 1.0)
-
-
-def balanced_sampler(labels, *, num_samples: int | None = None, seed: int = 0):
-    """WeightedRandomSampler drawing bona fide and attack items equally often."""
-    import torch
-
-    labels = np.asarray(labels)
-    counts = np.bincount(labels, minlength=2).astype(np.float64)
-    if (counts == 0).any():
-        raise ValueError("balanced sampling needs both bona fide and attack items")
-    weights = 1.0 / counts[labels]
-    gen = torch.Generator().manual_seed(seed)
-    return torch.utils.data.WeightedRandomSampler(torch.as_tensor(weights, dtype=torch.double),
-                                                  num_samples or len(labels), replacement=True, generator=gen)
+        return jitter_clip(frames, rng, self.shift)

@@ -12,305 +12,93 @@ as such; it is an optimistic figure, not an HTER.
 
 from __future__ import annotations
 
-import dataclasses
-import json
-import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset, Subset
-
-from evm.io import atomic_write
+from torch.utils.data import Dataset
 
 from . import metrics
-from .jsonio import read_json
-from .models import build_model
-from .models.weights import load_torch_file
+from .inference import ClipPredictions, predict_clips, resolve_device, score_clips, to_clip_batch
+from .jsonio import write_json
+from .labels import ATTACK, BONA_FIDE
+from .rundir import RunDir
 
-ATTACK_GROUP = "attack"  # PAI name used when no attack types are given
-
-
-# ------------------------------------------------------------------------------------------------- helpers
-
-
-def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """``"auto"`` -> CUDA when available else CPU; ``"cuda"`` without a GPU is a ValueError."""
-    if isinstance(device, torch.device):
-        return device
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(device)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {device!r} requested but CUDA is not available")
-    if dev.type not in ("cpu", "cuda"):
-        raise ValueError(f"device must be 'auto', 'cpu' or 'cuda[:N]', got {device!r}")
-    return dev
-
-
-def write_json_atomic(path: str | Path, obj: Any) -> None:
-    """Write ``obj`` as indented JSON through :func:`atomic_write`."""
-    with atomic_write(path, "w") as f:
-        json.dump(obj, f, indent=2)
-        f.write("\n")
-
-
-def _to_clip_batch(clips: Any) -> torch.Tensor:
-    x = torch.as_tensor(clips)
-    if x.ndim == 4:
-        x = x.unsqueeze(0)
-    if x.ndim != 5 or x.shape[2] != 3:
-        raise ValueError(f"clips must have shape (T, 3, H, W) or (B, T, 3, H, W), got {tuple(x.shape)}")
-    if not x.is_floating_point():
-        raise ValueError(f"clips must be float RGB in [0, 1], got dtype {x.dtype}")
-    return x.float()
-
-
-@torch.no_grad()
-def score_clips(
-    model: torch.nn.Module, clips: Any, *, return_attention: bool = False
-) -> np.ndarray | tuple[np.ndarray, np.ndarray | None]:
-    """Bona fide probabilities of clips (puts ``model`` in eval mode).
-
-    Parameters
-    ----------
-    model : CNNLSTM or FrameCNN
-    clips : torch.Tensor or np.ndarray
-        ``(B, T, 3, H, W)`` or a single ``(T, 3, H, W)`` clip, float RGB in [0, 1].
-    return_attention : bool
-        Also return the ``(B, T)`` attention weights (None for the frame CNN).
-
-    Returns
-    -------
-    np.ndarray
-        ``(B,)`` float64 scores, higher = more bona fide; with ``return_attention`` a tuple
-        ``(scores, attention)``.
-    """
-    model.eval()
-    device = next(model.parameters()).device
-    out = model(_to_clip_batch(clips).to(device))
-    scores = out.scores.double().cpu().numpy()
-    if not return_attention:
-        return scores
-    attention = None if out.attention is None else out.attention.float().cpu().numpy()
-    return scores, attention
-
-
-@dataclasses.dataclass
-class ClipPredictions:
-    """Scores of every clip of a dataset (or of a subset ``indices`` of it).
-
-    Attributes
-    ----------
-    indices : np.ndarray
-        ``(N,)`` int64 dataset positions.
-    video_ids : list[str]
-    labels : np.ndarray
-        ``(N,)`` int64.
-    scores : np.ndarray
-        ``(N,)`` float64 bona fide probabilities.
-    attention : list[np.ndarray or None]
-        Per clip ``(T,)`` float32 weights when requested, else empty.
-    loss_sums : dict[str, float]
-        Sums over clips of the per-batch mean losses times the batch size (``total``, ``lstm``,
-        ``cnn``), when ``lambda_cnn`` was given; divide by N for the mean.
-    """
-
-    indices: np.ndarray
-    video_ids: list[str]
-    labels: np.ndarray
-    scores: np.ndarray
-    attention: list = dataclasses.field(default_factory=list)
-    loss_sums: dict[str, float] = dataclasses.field(default_factory=dict)
-
-    @staticmethod
-    def concatenate(parts: Sequence[ClipPredictions]) -> ClipPredictions:
-        """Merge parts (e.g. from several ranks) and sort by dataset index."""
-        indices = np.concatenate([p.indices for p in parts])
-        order = np.argsort(indices, kind="stable")
-        ids = [vid for p in parts for vid in p.video_ids]
-        attention = [a for p in parts for a in p.attention]
-        loss_sums: dict[str, float] = {}
-        for p in parts:
-            for k, v in p.loss_sums.items():
-                loss_sums[k] = loss_sums.get(k, 0.0) + v
-        return ClipPredictions(
-            indices=indices[order],
-            video_ids=[ids[i] for i in order],
-            labels=np.concatenate([p.labels for p in parts])[order],
-            scores=np.concatenate([p.scores for p in parts])[order],
-            attention=[attention[i] for i in order] if attention else [],
-            loss_sums=loss_sums,
-        )
-
-
-@torch.no_grad()
-def predict_clips(
-    model: torch.nn.Module,
-    dataset: Dataset,
-    *,
-    indices: Sequence[int] | None = None,
-    batch_size: int = 8,
-    device: str | torch.device | None = None,
-    amp: bool = False,
-    num_workers: int = 0,
-    lambda_cnn: float | None = None,
-    keep_attention: bool = False,
-    progress: bool = False,
-    desc: str = "scoring",
-) -> ClipPredictions:
-    """Score every clip of ``dataset`` (or ``indices`` of it) in eval mode, in dataset order.
-
-    ``device`` defaults to the model's. With ``lambda_cnn`` the model's loss is accumulated too.
-    ``amp`` enables float16 autocast on CUDA only.
-    """
-    from tqdm.auto import tqdm
-
-    model.eval()
-    dev = next(model.parameters()).device if device is None else resolve_device(device)
-    positions = list(range(len(dataset))) if indices is None else [int(i) for i in indices]
-    subset = Subset(dataset, positions)
-    # An own generator keeps the loader from drawing its base seed from the global RNG (exact resume).
-    loader = DataLoader(
-        subset,
-        batch_size=batch_size,
-        shuffle=False,
-        num_workers=num_workers,
-        pin_memory=dev.type == "cuda",
-        generator=torch.Generator().manual_seed(0),
-    )
-    use_amp = bool(amp) and dev.type == "cuda"
-    ids: list[str] = []
-    labels: list[np.ndarray] = []
-    scores: list[np.ndarray] = []
-    attention: list = []
-    sums = {"total": 0.0, "lstm": 0.0, "cnn": 0.0}
-    for clips, batch_labels, batch_ids in tqdm(loader, desc=desc, disable=not progress, leave=False):
-        clips = _to_clip_batch(clips).to(dev, non_blocking=True)
-        batch_labels = torch.as_tensor(batch_labels).long()
-        with torch.autocast(dev.type, dtype=torch.float16, enabled=use_amp):
-            out = model(clips)
-        scores.append(out.scores.double().cpu().numpy())
-        labels.append(batch_labels.numpy())
-        ids.extend(str(v) for v in batch_ids)
-        if keep_attention:
-            if out.attention is None:
-                attention.extend([None] * len(batch_ids))
-            else:
-                attention.extend(a for a in out.attention.float().cpu().numpy())
-        if lambda_cnn is not None:
-            terms = model.loss(out, batch_labels.to(dev), lambda_cnn=lambda_cnn)
-            n = len(batch_ids)
-            sums["total"] += float(terms.total) * n
-            sums["cnn"] += float(terms.cnn) * n
-            if terms.lstm is not None:
-                sums["lstm"] += float(terms.lstm) * n
-    if not scores:
-        empty = np.zeros(0)
-        return ClipPredictions(np.zeros(0, np.int64), [], empty.astype(np.int64), empty, [], {})
-    return ClipPredictions(
-        indices=np.asarray(positions, dtype=np.int64),
-        video_ids=ids,
-        labels=np.concatenate(labels).astype(np.int64),
-        scores=np.concatenate(scores),
-        attention=attention,
-        loss_sums=sums if lambda_cnn is not None else {},
-    )
+__all__ = [
+    "ClipPredictions",
+    "evaluate",
+    "load_model",
+    "predict_clips",
+    "read_run_config",
+    "read_threshold",
+    "resolve_device",
+    "score_clips",
+    "score_report",
+    "write_report",
+]
 
 
 # ------------------------------------------------------------------------------------------------ run dirs
 
 
 def read_run_config(run_dir: str | Path) -> dict[str, Any]:
-    """The ``config.json`` of a run directory (model, training, data)."""
-    path = Path(run_dir) / "config.json"
-    if not path.is_file():
-        raise FileNotFoundError(f"{run_dir} is not a run directory: {path.name} is missing")
-    return read_json(path, "run config")
+    """The ``config.json`` of a run directory (model, training, data): :meth:`RunDir.read_config`."""
+    return RunDir(run_dir).read_config()
 
 
 def read_threshold(run_dir: str | Path) -> dict[str, Any]:
-    """The ``threshold.json`` of a run directory (dev EER threshold of the best epoch)."""
-    path = Path(run_dir) / "threshold.json"
-    if not path.is_file():
-        raise FileNotFoundError(f"{run_dir} has no threshold.json (training did not finish an epoch?)")
-    stored = read_json(path, "threshold file")
-    value = stored.get("threshold")
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ValueError(f"{path}: corrupt threshold file (threshold is {value!r}, not a finite number)")
-    return stored
+    """The dev EER threshold of a run's best epoch (``threshold.json``): :meth:`RunDir.read_threshold`."""
+    return RunDir(run_dir).read_threshold()
 
 
 def load_model(run_dir: str | Path, *, checkpoint: str = "best", device: str | torch.device = "cpu"):
-    """Rebuild the model of a run and load ``best.pt`` (or ``last.pt``); returned in eval mode on ``device``."""
-    if checkpoint not in ("best", "last"):
-        raise ValueError(f"checkpoint must be 'best' or 'last', got {checkpoint!r}")
-    path = Path(run_dir) / f"{checkpoint}.pt"
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} not found")
-    state = load_torch_file(path)
-    if not isinstance(state, Mapping) or "model" not in state or not isinstance(state.get("config"), Mapping):
-        raise ValueError(f"{path}: not an antispoof checkpoint (no 'model'/'config' entries)")
-    try:
-        model = build_model(state["config"]["model"], load_weights=False)
-        model.load_state_dict(state["model"])
-    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
-        reason = " ".join(str(exc).split())[:200]
-        raise ValueError(f"{path}: not an antispoof checkpoint (its model does not load: {reason})") from None
-    return model.to(resolve_device(device)).eval()
+    """A run's model from ``best.pt`` (or ``last.pt``), in eval mode on ``device``: :meth:`RunDir.load_model`."""
+    return RunDir(run_dir).load_model(checkpoint, device)
 
 
 # ---------------------------------------------------------------------------------------------- evaluation
 
 
-def video_metrics(
+def score_report(
+    video_ids: Sequence[str],
     scores: np.ndarray,
     labels: np.ndarray,
     threshold: float,
-    pai_of_attack: Sequence[str] | None = None,
+    attack_types: Sequence[str | None],
+    n_clips: Mapping[str, int] | None = None,
 ) -> dict[str, Any]:
-    """All PAD metrics of video-level scores at a given threshold.
+    """The ``test`` metrics and the ``videos`` entries of a report, for the network and the baselines alike.
 
-    Metrics that need a class absent from the set are None (e.g. FRR of an attack-only set).
-    ``pai_of_attack`` gives the attack type of each attack, in the order of ``scores[labels != 1]``.
+    Parameters
+    ----------
+    video_ids : sequence of str
+    scores : np.ndarray
+        ``(V,)`` float64 video scores.
+    labels : np.ndarray
+        ``(V,)`` int labels.
+    threshold : float
+        The decision threshold (from the development set).
+    attack_types : sequence
+        The attack type of each video (None for bona fide ones).
+    n_clips : dict, optional
+        Clips scored per video, added to each entry when given.
+
+    Returns
+    -------
+    dict
+        ``test``: :func:`antispoof.metrics.pad_metrics`; ``videos``: one entry per video (id, label, score,
+        attack type and, with ``n_clips``, its clip count).
     """
-    bonafide, attack = metrics.split_by_label(scores, labels)
-    has_b, has_a = bonafide.size > 0, attack.size > 0
-    out: dict[str, Any] = {
-        "n_videos": int(scores.size),
-        "n_bonafide": int(bonafide.size),
-        "n_attack": int(attack.size),
-        "threshold": float(threshold),
-    }
-    far = float(np.mean(attack >= threshold)) if has_a else None
-    frr = float(np.mean(bonafide < threshold)) if has_b else None
-    out["far"], out["frr"] = far, frr
-    out["hter"] = (far + frr) / 2 if has_a and has_b else None
-    correct = np.count_nonzero(bonafide >= threshold) + np.count_nonzero(attack < threshold)
-    out["acc"] = float(correct / scores.size) if scores.size else None
-    if has_a and has_b:
-        test_eer, test_t = metrics.eer(bonafide, attack)
-        out["eer"], out["eer_threshold"] = test_eer, test_t
-        out["auc"] = metrics.roc_auc(bonafide, attack)
-    else:
-        out["eer"] = out["eer_threshold"] = out["auc"] = None
-    if has_a:
-        groups: dict[str, list[float]] = {}
-        names = list(pai_of_attack) if pai_of_attack is not None else [ATTACK_GROUP] * attack.size
-        for name, s in zip(names, attack, strict=True):
-            groups.setdefault(name, []).append(float(s))
-        per_pai = {name: float(np.mean(np.asarray(v) >= threshold)) for name, v in sorted(groups.items())}
-        worst = max(per_pai, key=per_pai.__getitem__)
-        out["apcer_per_attack_type"] = per_pai
-        out["apcer"] = per_pai[worst]
-        out["worst_attack_type"] = worst
-    else:
-        out["apcer_per_attack_type"], out["apcer"], out["worst_attack_type"] = {}, None, None
-    out["bpcer"] = frr
-    out["acer"] = (out["apcer"] + frr) / 2 if has_a and has_b else None
-    return out
+    attacks = [kind for kind, label in zip(attack_types, labels, strict=True) if label != BONA_FIDE]
+    videos = []
+    for vid, label, score, kind in zip(video_ids, labels, scores, attack_types, strict=True):
+        entry = {"video_id": vid, "label": int(label), "score": float(score), "attack_type": kind}
+        if n_clips is not None:
+            entry["n_clips"] = n_clips[vid]
+        videos.append(entry)
+    return {"test": metrics.pad_metrics(scores, labels, threshold, attacks), "videos": videos}
 
 
 def evaluate(
@@ -367,8 +155,9 @@ def evaluate(
         raise ValueError("test dataset is empty")
     if aggregate not in metrics.AGGREGATES:
         raise ValueError(f"aggregate must be one of {metrics.AGGREGATES}, got {aggregate!r}")
-    config = read_run_config(run_dir)
-    model = load_model(run_dir, checkpoint=checkpoint, device=resolve_device(device))
+    run = RunDir(run_dir)
+    config = run.read_config()
+    model = run.load_model(checkpoint, resolve_device(device))
     common = dict(batch_size=batch_size, amp=amp, num_workers=num_workers, progress=progress)
 
     report: dict[str, Any] = {"run": {"run_dir": str(run_dir), "checkpoint": checkpoint}, "aggregate": aggregate}
@@ -384,7 +173,7 @@ def evaluate(
         report["threshold"] = {"value": threshold, "source": "dev_dataset", "criterion": "eer"}
         report["dev"] = {"eer": dev_eer, "n_videos": int(dev_scores.size), "auc": metrics.roc_auc(b, a)}
     else:
-        stored = read_threshold(run_dir)
+        stored = run.read_threshold()
         threshold = float(stored["threshold"])
         report["threshold"] = {
             "value": threshold,
@@ -406,34 +195,30 @@ def evaluate(
         n_clips[vid] += 1
     types = []
     for vid, label in zip(ids, labels, strict=True):
-        if label == 1:
+        if label == BONA_FIDE:
             types.append(None)
         elif attack_types is None:
-            types.append(ATTACK_GROUP)
+            types.append(metrics.ATTACK_GROUP)
         elif vid in attack_types:
             types.append(str(attack_types[vid]))
         else:
             raise ValueError(f"attack video {vid!r} has no entry in attack_types")
-    report["test"] = video_metrics(scores, labels, threshold, [t for t in types if t is not None])
-    report["videos"] = [
-        {"video_id": vid, "label": int(lab), "score": float(s), "attack_type": t, "n_clips": n_clips[vid]}
-        for vid, lab, s, t in zip(ids, labels, scores, types, strict=True)
-    ]
+    report.update(score_report(ids, scores, labels, threshold, types, n_clips))
     report["attention_examples"] = _attention_examples(test, attention_examples)
     report["still_check"] = None
-    live = [i for i, label in enumerate(test.labels) if label == 1]
+    live = [i for i, label in enumerate(test.labels) if label == BONA_FIDE]
     if still_check and live:
         held = predict_clips(model, _MiddleFrameHeld(dataset), indices=test.indices[live], desc="held", **common)
         _, held_scores, _ = metrics.aggregate_by_video(held.video_ids, held.scores, held.labels, aggregate)
         report["still_check"] = {
             "frame": "middle",
             "n_videos": int(held_scores.size),
-            "bonafide_mean_score": float(scores[labels == 1].mean()),
+            "bonafide_mean_score": float(scores[labels == BONA_FIDE].mean()),
             "held_mean_score": float(held_scores.mean()),
             "held_accepted": float(np.mean(held_scores >= threshold)),
         }
     report["run"].update(
-        {"epoch": _best_epoch(run_dir, checkpoint), "model": config.get("model"), "data": config.get("data", {})}
+        {"epoch": run.best_epoch(checkpoint), "model": config.get("model"), "data": config.get("data", {})}
     )
     return report
 
@@ -449,14 +234,8 @@ class _MiddleFrameHeld(Dataset):
 
     def __getitem__(self, index: int):
         clip, label, video_id = self.dataset[index]
-        clip = _to_clip_batch(clip)[0]
+        clip = to_clip_batch(clip)[0]
         return clip[len(clip) // 2].expand_as(clip).contiguous(), label, video_id
-
-
-def _best_epoch(run_dir: Path, checkpoint: str) -> int | None:
-    if checkpoint == "best" and (run_dir / "threshold.json").is_file():
-        return read_threshold(run_dir).get("epoch")
-    return None
 
 
 def _attention_examples(pred: ClipPredictions, count: int) -> list[dict[str, Any]]:
@@ -466,12 +245,12 @@ def _attention_examples(pred: ClipPredictions, count: int) -> list[dict[str, Any
     first_clip: dict[str, int] = {}
     for i, vid in enumerate(pred.video_ids):
         first_clip.setdefault(vid, i)
-    by_class: dict[int, list[int]] = {1: [], 0: []}
+    by_class: dict[int, list[int]] = {BONA_FIDE: [], ATTACK: []}
     for i in first_clip.values():
-        by_class[1 if pred.labels[i] == 1 else 0].append(i)
+        by_class[BONA_FIDE if pred.labels[i] == BONA_FIDE else ATTACK].append(i)
     chosen: list[int] = []
     while len(chosen) < count and (by_class[1] or by_class[0]):
-        for label in (1, 0):
+        for label in (BONA_FIDE, ATTACK):
             if by_class[label] and len(chosen) < count:
                 chosen.append(by_class[label].pop(0))
     return [
@@ -508,7 +287,7 @@ def write_report(report: Mapping[str, Any], out_dir: str | Path) -> dict[str, Pa
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
-    write_json_atomic(out_dir / "report.json", report)
+    write_json(out_dir / "report.json", report)
     written["report"] = out_dir / "report.json"
 
     videos = report.get("videos", [])
@@ -575,13 +354,13 @@ def write_report(report: Mapping[str, Any], out_dir: str | Path) -> dict[str, Pa
         ax = fig.subplots()
         for k, ex in enumerate(examples):
             w = np.asarray(ex["weights"])
-            kind = "bona fide" if ex["label"] == 1 else "attack"
+            kind = "bona fide" if ex["label"] == BONA_FIDE else "attack"
             ax.plot(
                 np.arange(1, w.size + 1),
                 w,
                 marker="o",
                 color=f"C{k % 10}",
-                ls="-" if ex["label"] == 1 else "--",
+                ls="-" if ex["label"] == BONA_FIDE else "--",
                 label=f"{ex['video_id']} ({kind}, {ex['score']:.2f})",
             )
         ax.set(xlabel="frame", ylabel="attention weight", title="Attention over time (first clip)")

@@ -82,3 +82,12 @@ def append_jsonl(path: str | os.PathLike, record: Any) -> None:
         f.write(line.encode("utf-8"))
         f.flush()
         os.fsync(f.fileno())
+
+
+def write_json(path: str | os.PathLike, obj: Any) -> None:
+    """Write ``obj`` as indented JSON (and a final newline), atomically (:func:`evm.io.atomic_write`)."""
+    from evm.io import atomic_write  # evm's package import loads Numba: not at this light module's import
+
+    with atomic_write(path, "w") as f:
+        json.dump(obj, f, indent=2)
+        f.write("\n")

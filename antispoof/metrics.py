@@ -25,7 +25,12 @@ from typing import Any
 
 import numpy as np
 
+from .labels import BONA_FIDE
+
 AGGREGATES = ("mean", "median", "max", "min")
+_REDUCERS = {"mean": np.mean, "median": np.median, "max": np.max, "min": np.min}
+#: The attack type of every attack when none are given.
+ATTACK_GROUP = "attack"
 
 
 def _scores(values: Any, name: str, allow_empty: bool = False) -> np.ndarray:
@@ -51,6 +56,11 @@ def _threshold(value: Any) -> float:
 # ---------------------------------------------------------------------------------------- error rates
 
 
+def _share(mask: np.ndarray) -> float:
+    """The fraction of ``True`` in a boolean array (count / size, as bob computes its rates)."""
+    return float(np.count_nonzero(mask) / mask.size)
+
+
 def far_frr(bonafide: Any, attack: Any, threshold: float) -> tuple[float, float]:
     """``(FAR, FRR)`` at ``threshold``: FAR = mean(attack >= t), FRR = mean(bonafide < t).
 
@@ -59,7 +69,7 @@ def far_frr(bonafide: Any, attack: Any, threshold: float) -> tuple[float, float]
     b = _scores(bonafide, "bona fide")
     a = _scores(attack, "attack")
     t = _threshold(threshold)
-    return float(np.count_nonzero(a >= t) / a.size), float(np.count_nonzero(b < t) / b.size)
+    return _share(a >= t), _share(b < t)
 
 
 def hter(bonafide: Any, attack: Any, threshold: float) -> float:
@@ -73,38 +83,121 @@ def accuracy(bonafide: Any, attack: Any, threshold: float) -> float:
     b = _scores(bonafide, "bona fide")
     a = _scores(attack, "attack")
     t = _threshold(threshold)
-    return float((np.count_nonzero(b >= t) + np.count_nonzero(a < t)) / (b.size + a.size))
+    return _share(np.concatenate([b >= t, a < t]))
 
 
-def apcer_bpcer_acer(bonafide: Any, attacks_by_pai: Mapping[str, Any], threshold: float) -> dict[str, Any]:
-    """ISO/IEC 30107-3 style rates at ``threshold`` with the OULU convention APCER = max over PAIs.
+def apcer(attacks_by_type: Mapping[str, Any], threshold: float) -> tuple[dict[str, float], float, str]:
+    """APCER of each attack type (presentation attack instrument) at ``threshold``, the largest and its type.
+
+    Returns
+    -------
+    per_type : dict[str, float]
+        Fraction of each type's attacks accepted (score >= threshold), in the order given.
+    apcer : float
+        The largest (the OULU convention of ISO/IEC 30107-3's APCER).
+    worst : str
+        Its type (the first in order on ties).
+    """
+    if not attacks_by_type:
+        raise ValueError("attacks_by_type is empty: need at least one attack type")
+    t = _threshold(threshold)
+    per_type = {
+        str(name): _share(_scores(scores, f"attack type {name!r}") >= t) for name, scores in attacks_by_type.items()
+    }
+    worst = max(per_type, key=per_type.__getitem__)
+    return per_type, per_type[worst], worst
+
+
+def apcer_bpcer_acer(bonafide: Any, attacks_by_type: Mapping[str, Any], threshold: float) -> dict[str, Any]:
+    """ISO/IEC 30107-3 style rates at ``threshold`` with the OULU convention APCER = max over attack types.
 
     Parameters
     ----------
     bonafide : array-like
         Bona fide scores.
-    attacks_by_pai : dict[str, array-like]
-        Attack scores per presentation attack instrument (attack type); every entry must be non-empty.
+    attacks_by_type : dict[str, array-like]
+        Attack scores per attack type (presentation attack instrument); every entry must be non-empty.
     threshold : float
 
     Returns
     -------
     dict
-        ``apcer_per_pai`` (dict), ``apcer`` (max), ``worst_pai`` (its name; first in order on ties),
-        ``bpcer`` (= FRR), ``acer = (apcer + bpcer) / 2``.
+        ``apcer_per_attack_type`` (dict), ``apcer`` (max), ``worst_attack_type`` (its name; first in order on
+        ties), ``bpcer`` (= FRR), ``acer = (apcer + bpcer) / 2``: the names of the evaluation reports.
     """
-    if not attacks_by_pai:
-        raise ValueError("attacks_by_pai is empty: need at least one attack type")
+    if not attacks_by_type:
+        raise ValueError("attacks_by_type is empty: need at least one attack type")
     t = _threshold(threshold)
     b = _scores(bonafide, "bona fide")
-    per_pai = {}
-    for pai, scores in attacks_by_pai.items():
-        a = _scores(scores, f"attack type {pai!r}")
-        per_pai[str(pai)] = float(np.count_nonzero(a >= t) / a.size)
-    worst = max(per_pai, key=per_pai.__getitem__)
-    bpcer = float(np.count_nonzero(b < t) / b.size)
-    apcer = per_pai[worst]
-    return {"apcer_per_pai": per_pai, "apcer": apcer, "worst_pai": worst, "bpcer": bpcer, "acer": (apcer + bpcer) / 2}
+    per_type, worst_rate, worst = apcer(attacks_by_type, t)
+    bpcer = _share(b < t)
+    return {
+        "apcer_per_attack_type": per_type,
+        "apcer": worst_rate,
+        "worst_attack_type": worst,
+        "bpcer": bpcer,
+        "acer": (worst_rate + bpcer) / 2,
+    }
+
+
+def pad_metrics(
+    scores: Any, labels: Any, threshold: float, attack_types: Sequence[str] | None = None
+) -> dict[str, Any]:
+    """Every PAD metric of scores at a threshold: the ``test`` table of evaluation reports.
+
+    Parameters
+    ----------
+    scores : array-like
+        ``(N,)`` scores (video level in the reports), higher = more bona fide.
+    labels : array-like
+        ``(N,)`` int, :data:`BONA_FIDE` or :data:`ATTACK`.
+    threshold : float
+        The decision threshold (from a development set).
+    attack_types : sequence of str, optional
+        The attack type of each attack, in the order of the attacks in ``scores``; without it all attacks
+        form one type, :data:`ATTACK_GROUP`.
+
+    Returns
+    -------
+    dict
+        ``n_videos``, ``n_bonafide``, ``n_attack``, ``threshold``, ``far``, ``frr``, ``hter``, ``acc``, ``eer``
+        and ``eer_threshold`` (of these scores: optimistic), ``auc``, ``apcer_per_attack_type``, ``apcer``,
+        ``worst_attack_type``, ``bpcer``, ``acer``. Metrics that need a class absent from the set are None
+        (e.g. FRR of an attack-only set).
+    """
+    bonafide, attack = split_by_label(scores, labels)
+    t = _threshold(threshold)
+    both = bonafide.size > 0 and attack.size > 0
+    far = _share(attack >= t) if attack.size else None
+    frr = _share(bonafide < t) if bonafide.size else None
+    n = bonafide.size + attack.size
+    out: dict[str, Any] = {
+        "n_videos": int(n),
+        "n_bonafide": int(bonafide.size),
+        "n_attack": int(attack.size),
+        "threshold": float(threshold),
+        "far": far,
+        "frr": frr,
+        "hter": (far + frr) / 2 if both else None,
+        "acc": _share(np.concatenate([bonafide >= t, attack < t])) if n else None,
+    }
+    if both:
+        out["eer"], out["eer_threshold"] = eer(bonafide, attack)
+        out["auc"] = roc_auc(bonafide, attack)
+    else:
+        out["eer"] = out["eer_threshold"] = out["auc"] = None
+    if attack.size:
+        names = list(attack_types) if attack_types is not None else [ATTACK_GROUP] * attack.size
+        groups: dict[str, list[float]] = {}
+        for name, s in zip(names, attack, strict=True):
+            groups.setdefault(name, []).append(float(s))
+        per_type, worst_rate, worst = apcer({name: groups[name] for name in sorted(groups)}, t)
+        out.update(apcer_per_attack_type=per_type, apcer=worst_rate, worst_attack_type=worst)
+    else:
+        out.update(apcer_per_attack_type={}, apcer=None, worst_attack_type=None)
+    out["bpcer"] = frr
+    out["acer"] = (out["apcer"] + frr) / 2 if both else None
+    return out
 
 
 # ----------------------------------------------------------------------------------------- thresholds
@@ -283,7 +376,7 @@ def aggregate_by_video(
     groups: dict[Hashable, list[int]] = {}
     for i, vid in enumerate(ids):
         groups.setdefault(vid, []).append(i)
-    reduce = {"mean": np.mean, "median": np.median, "max": np.max, "min": np.min}[how]
+    reduce = _REDUCERS[how]
     out_ids = list(groups)
     out_scores = np.array([reduce(s[idx]) for idx in groups.values()], dtype=np.float64)
     out_labels = None
@@ -296,8 +389,15 @@ def aggregate_by_video(
     return out_ids, out_scores, out_labels
 
 
-def split_by_label(scores: Any, labels: Any, bonafide_label: int = 1) -> tuple[np.ndarray, np.ndarray]:
-    """``(bonafide_scores, attack_scores)`` from scores and int labels (1 = bona fide, anything else attack)."""
+def aggregate(scores: Any, how: str = "mean") -> float:
+    """One video's score from its clip scores, as :func:`aggregate_by_video` combines them."""
+    if how not in AGGREGATES:
+        raise ValueError(f"aggregate must be one of {AGGREGATES}, got {how!r}")
+    return float(_REDUCERS[how](np.asarray(scores, dtype=np.float64)))
+
+
+def split_by_label(scores: Any, labels: Any, bonafide_label: int = BONA_FIDE) -> tuple[np.ndarray, np.ndarray]:
+    """``(bonafide_scores, attack_scores)`` from scores and int labels (:data:`BONA_FIDE`, anything else attack)."""
     s = _scores(scores, "all", allow_empty=True)
     lab = np.asarray(labels).reshape(-1)
     if lab.size != s.size:

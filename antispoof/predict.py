@@ -9,11 +9,10 @@ from pathlib import Path
 
 import numpy as np
 
+from antispoof import metrics
 from antispoof.cache import PrepareConfig, VideoTooShortError, all_clip_starts, make_detector, open_clip_stream
 from antispoof.limits import MAX_BATCH_SIZE
 from evm.validation import integer
-
-_AGGREGATES = {"mean": np.mean, "median": np.median, "max": np.max, "min": np.min}
 
 
 @dataclass
@@ -48,22 +47,23 @@ class Predictor:
 
     def __init__(self, run_dir: str | os.PathLike, *, detector: str | None = None, device: str = "cpu",
                  batch_size: int = 8) -> None:
-        from antispoof.evaluation import load_model, read_run_config, read_threshold
+        from antispoof.rundir import RunDir
 
         self.batch_size = integer(batch_size, "batch_size", minimum=1, maximum=MAX_BATCH_SIZE)
         self.run_dir = Path(run_dir)
-        config = read_run_config(self.run_dir)
+        run = RunDir(self.run_dir)
+        config = run.read_config()
         data = config.get("data") or {}
         if "prepare" not in data:
             raise ValueError(f"{run_dir}: the run does not record how its data was prepared (data.prepare)")
         self.prepare = PrepareConfig.from_dict(data["prepare"])
-        threshold = read_threshold(self.run_dir)
+        threshold = run.read_threshold()
         self.threshold = float(threshold["threshold"])
         # The threshold was picked on video scores aggregated this way: score videos the same way.
         self.aggregate = threshold.get("aggregate", "mean")
-        if self.aggregate not in _AGGREGATES:
+        if self.aggregate not in metrics.AGGREGATES:
             raise ValueError(f"{run_dir}: threshold.json has an unknown aggregate {self.aggregate!r}")
-        self.model = load_model(self.run_dir, device=device)
+        self.model = run.load_model(device=device)
         self.detector = make_detector(detector)
 
     def __call__(self, path: str | os.PathLike) -> Prediction:
@@ -85,7 +85,7 @@ class Predictor:
         except (VideoError, ValueError, OSError) as exc:
             result.error = " ".join(str(exc).split())
         else:
-            result.probability = float(_AGGREGATES[self.aggregate](scores))
+            result.probability = metrics.aggregate(scores, self.aggregate)
             result.bona_fide = bool(result.probability >= self.threshold)
             result.clips = len(scores)
             result.clip_scores = [round(float(s), 6) for s in scores]
@@ -96,13 +96,13 @@ class Predictor:
         """Scores of a stream of uint8 ``(T, H, W, 3)`` clips, ``batch_size`` clips held at a time."""
         import torch
 
-        from antispoof.evaluation import score_clips
+        from antispoof import inference
 
         scores, batch = [], []
 
         def flush() -> None:
             x = torch.from_numpy(np.stack(batch)).permute(0, 1, 4, 2, 3).float() / 255
-            scores.append(score_clips(self.model, x))
+            scores.append(inference.score_clips(self.model, x))
             batch.clear()
 
         with torch.inference_mode():

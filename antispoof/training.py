@@ -1,14 +1,12 @@
 """Training loop: Adam, class-balanced sampling, dev-EER model selection, early stopping, exact resume, DDP.
 
-:func:`train` writes a self-describing run directory::
+:func:`train` writes a self-describing run directory (its files: :mod:`antispoof.rundir`): the config,
+a metrics line per epoch, ``last.pt`` (everything needed to resume), ``best.pt`` and ``threshold.json`` of
+the epoch with the lowest dev EER. The settings are a :class:`~antispoof.train_config.TrainConfig`.
 
-    config.json      {"model": resolved model config, "training": arguments, "data": caller's dict, ...}
-    metrics.jsonl    one JSON line per epoch (train/dev losses, dev EER, threshold, AUC, ...)
-    last.pt          checkpoint after the latest epoch: model, optimizer, scheduler (None: constant lr),
-                     AMP scaler, RNG states (python, numpy, torch, CUDA; one set per rank), config,
-                     selection state; written atomically (temporary file + os.replace)
-    best.pt          model + config of the epoch with the lowest dev EER (ties: lower dev loss)
-    threshold.json   the dev EER threshold of that epoch (video level), used by evaluation
+The loop: :func:`train` checks its inputs; ``_train`` builds or restores the model, optimizer and state,
+then for each epoch :func:`train_one_epoch`, :func:`score_dev`, :class:`Selection` (model selection and
+early stopping) and the checkpoints (``_save_best``, ``_save_last``; ``_restore`` on resume).
 
 Datasets yield ``(clip, label, video_id)``; ``clip`` float32 ``(T, 3, H, W)`` in [0, 1], ``label`` 1 =
 bona fide / 0 = attack. Dev scores are aggregated per video (mean of clip scores by default) before the
@@ -27,6 +25,7 @@ per process, the dev set is split across ranks and gathered, and rank 0 writes t
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import math
 import os
@@ -45,97 +44,16 @@ import torch
 import torch.distributed as dist
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from evm.io import atomic_write
-from evm.validation import integer, optional, positive, real
-
 from . import __version__, metrics
-from .evaluation import (
-    ClipPredictions,
-    predict_clips,
-    read_run_config,
-    resolve_device,
-    write_json_atomic,
-)
-from .jsonio import append_jsonl, read_jsonl
-from .limits import MAX_BATCH_SIZE, MAX_EPOCHS, MAX_SEED, MAX_WORKERS
+from .augment import hold_still
+from .inference import ClipPredictions, predict_clips, resolve_device
+from .labels import ATTACK, BONA_FIDE
 from .models import ModelConfig, build_model
-from .models.weights import load_torch_file
+from .rundir import RunDir
+from .train_config import TrainConfig
 
-CHECKPOINT_FORMAT = "antispoof-checkpoint-v1"
-# Training arguments that may change when resuming (they do not change the computation; "epochs" does
-# with the cosine schedule, see _check_resume_config).
-_RESUMABLE_CHANGES = frozenset({"epochs", "patience", "num_workers", "progress", "device"})
 # What runs written before an argument existed did, for the resume check.
 _DEFAULTS_OF_OLDER_RUNS = {"lr_schedule": "constant", "still_prob": 0.0, "still_noise": 0.0}
-LR_SCHEDULES = ("constant", "cosine")
-
-
-# ------------------------------------------------------------------------------------------- augmentation
-
-
-def hold_still(
-    clips: torch.Tensor, labels: torch.Tensor, prob: float, noise: float = 0.0
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Turn bona fide clips into still-picture attacks: one of their frames held for the whole clip.
-
-    The paper's premise is that a photograph shows no facial motion. A live frame held still has
-    exactly the appearance of live frames and the motion of a print on a stand, so the only way to
-    score it as an attack is the motion across frames: this keeps the LSTM from resting on per-frame
-    appearance alone (which the trunk and the CNN loss already give it). Each bona fide clip is
-    replaced with probability ``prob`` by frame ``k`` (uniform) repeated ``T`` times, plus independent
-    Gaussian noise per frame and pixel with a standard deviation drawn uniformly in ``[0, noise]``
-    per clip (a camera filming a still picture still records sensor noise, so "no change at all"
-    must not be the cue). Draws come from torch's global generator, which training seeds and
-    checkpoints.
-
-    Parameters
-    ----------
-    clips : torch.Tensor
-        ``(B, T, 3, H, W)`` float in [0, 1].
-    labels : torch.Tensor
-        ``(B,)`` int, 1 = bona fide, 0 = attack.
-    prob : float
-        In [0, 1]: probability for each bona fide clip.
-    noise : float
-        Largest noise standard deviation, in units of the [0, 1] intensity range.
-
-    Returns
-    -------
-    clips : torch.Tensor
-        Same shape; the held clips replaced (a new tensor when any is, else the input).
-    clip_labels : torch.Tensor
-        ``labels`` with the held clips set to 0 (attack): the LSTM's target.
-    frame_labels : torch.Tensor
-        ``labels`` unchanged: each held frame is still a live frame, the CNN head's target.
-
-    Examples
-    --------
-    >>> clips = torch.rand(4, 8, 3, 16, 16)
-    >>> held, clip_labels, frame_labels = hold_still(clips, torch.tensor([1, 1, 0, 0]), prob=1.0)
-    >>> clip_labels.tolist(), frame_labels.tolist()
-    ([0, 0, 0, 0], [1, 1, 0, 0])
-    >>> bool((held[0] == held[0, :1]).all())
-    True
-    """
-    if not 0.0 <= prob <= 1.0:
-        raise ValueError(f"prob must be in [0, 1], got {prob}")
-    if not noise >= 0.0:
-        raise ValueError(f"noise must be >= 0, got {noise}")
-    b, t = clips.shape[:2]
-    chosen = (labels == 1) & (torch.rand(b) < prob)
-    if not bool(chosen.any()):
-        return clips, labels, labels
-    index = chosen.nonzero().squeeze(1)
-    frame = torch.randint(0, t, (len(index),))
-    held = clips[index, frame].unsqueeze(1).expand(-1, t, -1, -1, -1)
-    if noise > 0:
-        sigma = torch.rand(len(index)) * noise
-        held = (held + torch.randn(held.shape) * sigma.view(-1, 1, 1, 1, 1)).clamp_(0.0, 1.0)
-    clips = clips.clone()
-    clips[index] = held.to(clips.dtype)
-    clip_labels = labels.clone()
-    clip_labels[index] = 0
-    return clips, clip_labels, labels
 
 
 # ------------------------------------------------------------------------------------------------ sampling
@@ -201,10 +119,10 @@ def dataset_labels(dataset: Dataset) -> np.ndarray:
 def _check_classes(labels: np.ndarray, name: str, purpose: str) -> None:
     if labels.size == 0:
         raise ValueError(f"{name} is empty")
-    if not np.isin(labels, (0, 1)).all():
+    if not np.isin(labels, (ATTACK, BONA_FIDE)).all():
         raise ValueError(f"{name} labels must be 0 (attack) or 1 (bona fide), got {sorted(set(labels.tolist()))}")
     if np.unique(labels).size < 2:
-        only = "bona fide" if labels[0] == 1 else "attack"
+        only = "bona fide" if labels[0] == BONA_FIDE else "attack"
         raise ValueError(f"{name} has only {only} samples: {purpose} needs both classes")
 
 
@@ -251,11 +169,6 @@ def _set_rng_state(state: Mapping[str, Any]) -> None:
     torch.set_rng_state(state["torch"])
     if state["cuda"] and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
-
-
-def _save_atomic(obj: Any, path: Path) -> None:
-    with atomic_write(path, "wb") as f:
-        torch.save(obj, f)
 
 
 def _cpu_state_dict(module: torch.nn.Module) -> dict[str, torch.Tensor]:
@@ -333,26 +246,11 @@ def train(
     train_dataset: Dataset,
     dev_dataset: Dataset,
     out_dir: str | Path,
+    config: TrainConfig | Mapping[str, Any] | None = None,
     *,
-    epochs: int,
-    batch_size: int,
-    lr: float = 1e-5,
-    lambda_cnn: float,
-    seed: int,
-    device: str = "auto",
-    amp: bool = False,
-    balanced: bool = True,
-    patience: int | None = 5,
     resume: bool = False,
-    progress: bool = True,
-    num_workers: int = 0,
-    aggregate: str = "mean",
-    weight_decay: float = 0.0,
-    lr_schedule: str = "constant",
-    max_grad_norm: float | None = None,
-    still_prob: float = 0.0,
-    still_noise: float = 0.0,
     data: Mapping[str, Any] | None = None,
+    **settings: Any,
 ) -> Path:
     """Train a model and select the epoch with the lowest dev EER; returns the run directory.
 
@@ -365,57 +263,34 @@ def train(
     out_dir : path
         Run directory; created if missing. A directory that already holds a run is refused unless
         ``resume=True``.
-    epochs : int
-        Total number of epochs (when resuming, the run continues up to this count).
-    batch_size : int
-        Clips per optimisation step (per process under DDP).
-    lr : float
-        Adam learning rate (the paper's 1e-5): the constant rate, or the peak of the cosine schedule.
-    lambda_cnn : float
-        Weight of the per-frame CNN loss: ``L = L_lstm + lambda_cnn * L_cnn`` (ignored by the frame CNN).
-    seed : int
-        Seeds model init, sampling, dropout and loader workers.
-    device : {"auto", "cpu", "cuda", "cuda:N"}
-    amp : bool
-        float16 autocast + gradient scaling on CUDA; ignored with a warning on CPU.
-    balanced : bool
-        Class-balanced sampling with replacement (each class drawn with equal probability).
-    patience : int or None
-        Stop after this many epochs without a better dev EER; None trains all epochs.
+    config : TrainConfig or dict, optional
+        The training settings (:class:`~antispoof.train_config.TrainConfig`: epochs, batch size, learning
+        rate and schedule, loss weight, seed, device, sampling, early stopping, augmentation in the loop);
+        a dict may be partial, missing fields take the defaults.
     resume : bool
         Continue from ``out_dir/last.pt`` bit-identically (starts fresh if there is none). The model,
-        data and training arguments must match the stored ones, except ``epochs``, ``patience``,
-        ``num_workers`` and ``progress``.
-    progress : bool
-        tqdm bars and a line per epoch (rank 0).
-    num_workers : int
-        DataLoader worker processes.
-    aggregate : {"mean", "median", "max", "min"}
-        Clip scores -> video score for the dev EER.
-    weight_decay : float
-        Adam L2 penalty (default 0, as in the paper).
-    lr_schedule : {"constant", "cosine"}
-        ``"constant"`` (the paper); ``"cosine"`` decays the rate every step from ``lr`` to 0 at the end
-        of epoch ``epochs`` (half a cosine), which settles the weights by the last epochs instead of
-        leaving them at the noise level of the peak rate. With ``"cosine"`` the schedule depends on
-        ``epochs``, so a resumed run must keep it.
-    max_grad_norm : float or None
-        Clip the global gradient norm (off by default).
-    still_prob, still_noise : float
-        :func:`hold_still` on every training batch: each bona fide clip becomes, with probability
-        ``still_prob``, one of its frames held still (plus noise of standard deviation up to
-        ``still_noise``) labelled attack for the LSTM loss (its frames stay bona fide for the CNN
-        loss). Off by default; needs the CNN-LSTM.
+        data and training settings must match the stored ones, except ``epochs``, ``patience``,
+        ``num_workers``, ``progress`` and ``device``.
     data : dict, optional
         Opaque JSON-serialisable description of the data (cache/protocol identity, magnification
         parameters ...), stored in ``config.json``.
+    **settings
+        :class:`~antispoof.train_config.TrainConfig` fields overriding ``config``'s, e.g.
+        ``train(model, train_set, dev_set, "run", epochs=3, lr=1e-3, seed=0)``.
 
     Returns
     -------
     Path
         The run directory.
+
+    Raises
+    ------
+    ValueError
+        A setting out of range or unknown, ``data`` not JSON, a dataset without both classes, a run
+        already in ``out_dir`` (without ``resume``), or a resumed run with other settings.
     """
-    args = _training_args(locals())
+    base = TrainConfig.from_dict(config or {})
+    cfg = TrainConfig.from_dict({**base.to_dict(), **settings}) if settings else base
     if data is not None and not isinstance(data, Mapping):
         raise ValueError(f"data must be a dict, got {type(data).__name__}")
     data = dict(data or {})
@@ -426,57 +301,16 @@ def train(
     _check_classes(train_labels := dataset_labels(train_dataset), "train_dataset", "training")
     _check_classes(dataset_labels(dev_dataset), "dev_dataset", "the dev EER")
 
-    ctx = _Distributed(device)
+    ctx = _Distributed(cfg.device)
     try:
-        return _train(ctx, args, model_config, train_dataset, train_labels, dev_dataset, Path(out_dir), data, resume)
+        return _train(ctx, cfg, model_config, train_dataset, train_labels, dev_dataset, Path(out_dir), data, resume)
     finally:
         ctx.close()
 
 
-def _training_args(given: Mapping[str, Any]) -> dict[str, Any]:
-    args = {
-        k: given[k]
-        for k in (
-            "epochs",
-            "batch_size",
-            "lr",
-            "lambda_cnn",
-            "seed",
-            "device",
-            "amp",
-            "balanced",
-            "patience",
-            "num_workers",
-            "aggregate",
-            "weight_decay",
-            "lr_schedule",
-            "max_grad_norm",
-            "still_prob",
-            "still_noise",
-            "progress",
-        )
-    }
-    # Every number checked (finite, in range) with one-line messages naming the argument; the sizes have
-    # upper bounds, checked before anything is allocated from them.
-    args["epochs"] = integer(args["epochs"], "epochs", minimum=1, maximum=MAX_EPOCHS)
-    args["batch_size"] = integer(args["batch_size"], "batch_size", minimum=1, maximum=MAX_BATCH_SIZE)
-    args["seed"] = integer(args["seed"], "seed", minimum=0, maximum=MAX_SEED)
-    args["num_workers"] = integer(args["num_workers"], "num_workers", minimum=0, maximum=MAX_WORKERS)
-    args["patience"] = optional(integer, args["patience"], "patience", minimum=1, maximum=MAX_EPOCHS)
-    args["lr"] = positive(args["lr"], "lr", maximum=1e3)
-    for name in ("lambda_cnn", "weight_decay", "still_noise"):
-        args[name] = real(args[name], name, minimum=0.0, maximum=1e6)
-    args["still_prob"] = real(args["still_prob"], "still_prob", minimum=0.0, maximum=1.0)
-    args["max_grad_norm"] = optional(positive, args["max_grad_norm"], "max_grad_norm")
-    if args["lr_schedule"] not in LR_SCHEDULES:
-        raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {args['lr_schedule']!r}")
-    if args["aggregate"] not in metrics.AGGREGATES:
-        raise ValueError(f"aggregate must be one of {metrics.AGGREGATES}, got {args['aggregate']!r}")
-    args["amp"], args["balanced"], args["progress"] = bool(args["amp"]), bool(args["balanced"]), bool(args["progress"])
-    return args
-
-
-def _check_resume_config(stored: Mapping[str, Any], requested_model: ModelConfig, args, data, world_size) -> None:
+def _check_resume_config(
+    stored: Mapping[str, Any], requested_model: ModelConfig, cfg: TrainConfig, data, world_size
+) -> None:
     """Refuse to resume a run with a different model, data or computation-changing argument."""
     stored_model = ModelConfig.from_dict(stored["model"]).to_dict()
     for key, value in requested_model.to_dict().items():
@@ -484,8 +318,8 @@ def _check_resume_config(stored: Mapping[str, Any], requested_model: ModelConfig
             continue  # resolved at build time; the stored value is the resolved one
         if stored_model.get(key) != value:
             raise ValueError(f"resume: model config {key!r} is {value!r} but the run has {stored_model.get(key)!r}")
-    for key, value in args.items():
-        fixed = key not in _RESUMABLE_CHANGES or (key == "epochs" and args["lr_schedule"] == "cosine")
+    for key, value in cfg.to_dict().items():
+        fixed = cfg.fixed_on_resume(key)
         had = stored["training"].get(key, _DEFAULTS_OF_OLDER_RUNS.get(key))
         if fixed and had != value:
             raise ValueError(f"resume: training argument {key!r} is {value!r} but the run has {had!r}")
@@ -496,239 +330,299 @@ def _check_resume_config(stored: Mapping[str, Any], requested_model: ModelConfig
 
 
 def _train(
-    ctx: _Distributed, args, model_config, train_dataset, train_labels, dev_dataset, out_dir: Path, data, resume: bool
-) -> Path:
+    ctx: _Distributed, cfg: TrainConfig, model_config, train_dataset, train_labels, dev_dataset, out_dir: Path, data,
+    resume: bool,
+) -> Path:  # fmt: skip
+    """The orchestrator: model, optimizer and state (fresh or restored), then train/score/select/save per epoch."""
     from torch.nn.parallel import DistributedDataParallel
-    from tqdm.auto import tqdm
 
-    is_main = ctx.rank == 0
-    device = ctx.device
-    use_amp = args["amp"] and device.type == "cuda"
-    if args["amp"] and not use_amp and is_main:
+    run, is_main, device = RunDir(out_dir), ctx.rank == 0, ctx.device
+    use_amp = cfg.amp and device.type == "cuda"
+    if cfg.amp and not use_amp and is_main:
         warnings.warn("amp=True needs CUDA: training in float32 on the CPU", stacklevel=3)
     requested = ModelConfig.from_dict(model_config)
-    if args["still_prob"] > 0 and requested.architecture != "cnn_lstm":
+    if cfg.still_prob > 0 and requested.architecture != "cnn_lstm":
         raise ValueError("still_prob needs the CNN-LSTM: a per-frame model cannot tell a held frame from a live one")
-    last_path, best_path = out_dir / "last.pt", out_dir / "best.pt"
-    metrics_path, config_path = out_dir / "metrics.jsonl", out_dir / "config.json"
-
-    # ---- run directory and model
     # Checked on every rank before any collective call, so a refusal cannot leave a rank waiting.
-    resuming = resume and last_path.is_file()
-    holds_run = any((out_dir / name).exists() for name in ("last.pt", "best.pt", "metrics.jsonl", "threshold.json"))
-    if holds_run and not resume:
+    resuming = resume and run.checkpoint_path("last").is_file()
+    if run.holds_run() and not resume:
         raise ValueError(f"{out_dir} already holds a run: pass resume=True or choose a new out_dir")
     if resuming:
-        stored = read_run_config(out_dir)
-        _check_resume_config(stored, requested, args, data, ctx.world_size)
+        stored = run.read_config()
+        _check_resume_config(stored, requested, cfg, data, ctx.world_size)
         # The checkpoint replaces every weight, so the pretrained file need not exist any more.
         model = build_model(stored["model"], load_weights=False)
     else:
-        seed_everything(args["seed"])
+        seed_everything(cfg.seed)
         model = build_model(requested)
-    config = {
-        "format": 1,
-        "model": model.config.to_dict(),
-        "training": args,
-        "data": data,
-        "world_size": ctx.world_size,
-        "versions": {"antispoof": __version__, "torch": str(torch.__version__), "python": platform.python_version()},
-    }
+    config = _run_config(model, cfg, data, ctx.world_size)
     if is_main:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        write_json_atomic(config_path, config)
+        run.write_config(config)
 
     model.to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=args["lr"], weight_decay=args["weight_decay"])
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     scaler = torch.amp.GradScaler(device.type, enabled=use_amp)
-    sampler = EpochSampler(
-        train_labels, balanced=args["balanced"], seed=args["seed"], rank=ctx.rank, world_size=ctx.world_size
-    )
-    scheduler = _lr_scheduler(optimizer, args, steps_per_epoch=math.ceil(len(sampler) / args["batch_size"]))
-    net = (
-        DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
-        if ctx.active
-        else model
-    )
-
-    state = {
-        "epoch": 0,
-        "best_epoch": None,
-        "best_eer": math.inf,
-        "best_loss": math.inf,
-        "bad_epochs": 0,
-        "stopped_early": False,
-    }
+    sampler = EpochSampler(train_labels, balanced=cfg.balanced, seed=cfg.seed, rank=ctx.rank, world_size=ctx.world_size)
+    scheduler = _lr_scheduler(optimizer, cfg, steps_per_epoch=math.ceil(len(sampler) / cfg.batch_size))
+    net = model
+    if ctx.active:
+        net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
     if resuming:
-        ckpt = load_torch_file(last_path)
-        if not isinstance(ckpt, Mapping) or ckpt.get("format") != CHECKPOINT_FORMAT:
-            raise ValueError(f"{last_path}: not an antispoof checkpoint (no {CHECKPOINT_FORMAT} format entry)")
-        model.load_state_dict(ckpt["model"])
-        optimizer.load_state_dict(ckpt["optimizer"])
-        if scheduler is not None:
-            scheduler.load_state_dict(ckpt["scheduler"])
-        scaler.load_state_dict(ckpt["scaler"])
-        state = dict(ckpt["state"])
-        _set_rng_state(ckpt["rng"][ctx.rank])
+        selection = _restore(run, ctx.rank, model, optimizer, scheduler, scaler)
         if is_main:
-            _truncate_metrics(metrics_path, state["epoch"])
+            run.truncate_metrics(selection.epoch)
     else:
+        selection = Selection()
         if is_main:
-            metrics_path.unlink(missing_ok=True)
-        seed_everything(derive_seed(args["seed"], ctx.rank))  # distinct dropout streams per rank
+            run.clear_metrics()
+        seed_everything(derive_seed(cfg.seed, ctx.rank))  # distinct dropout streams per rank
     ctx.barrier()
 
-    show = args["progress"] and is_main
-    for epoch in range(state["epoch"] + 1, args["epochs"] + 1):
-        if state["stopped_early"]:
+    show = cfg.progress and is_main
+    for epoch in range(selection.epoch + 1, cfg.epochs + 1):
+        if selection.stopped_early:
             break
         started = time.perf_counter()
         sampler.set_epoch(epoch)
         loader = DataLoader(
             train_dataset,
-            batch_size=args["batch_size"],
+            batch_size=cfg.batch_size,
             sampler=sampler,
-            num_workers=args["num_workers"],
+            num_workers=cfg.num_workers,
             pin_memory=device.type == "cuda",
             worker_init_fn=_seed_worker,
-            generator=torch.Generator().manual_seed(derive_seed(args["seed"], epoch, ctx.rank)),
+            generator=torch.Generator().manual_seed(derive_seed(cfg.seed, epoch, ctx.rank)),
         )
-        model.train()
-        sums = [0.0, 0.0, 0.0, 0.0]  # total, lstm, cnn, clips
-        bar = tqdm(loader, desc=f"epoch {epoch}/{args['epochs']}", disable=not show, leave=False)
-        for step, (clips, labels, _) in enumerate(bar):
-            labels = torch.as_tensor(labels).long()
-            frame_labels = labels
-            if args["still_prob"] > 0:  # on the CPU: the same draws whatever the device
-                clips, labels, frame_labels = hold_still(clips, labels, args["still_prob"], args["still_noise"])
-            clips = clips.to(device, non_blocking=True).float()
-            labels, frame_labels = labels.to(device), frame_labels.to(device)
-            with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
-                output = net(clips)
-            terms = model.loss(output, labels, lambda_cnn=args["lambda_cnn"], frame_labels=frame_labels)
-            if not torch.isfinite(terms.total):
-                raise FloatingPointError(f"loss is {float(terms.total)} at epoch {epoch} step {step}: lower lr?")
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(terms.total).backward()
-            if args["max_grad_norm"] is not None:
-                scaler.unscale_(optimizer)
-                torch.nn.utils.clip_grad_norm_(model.parameters(), float(args["max_grad_norm"]))
-            scaler.step(optimizer)
-            scaler.update()
-            if scheduler is not None:
-                scheduler.step()
-            n = labels.shape[0]
-            sums[0] += terms.total.item() * n
-            sums[1] += terms.lstm.item() * n if terms.lstm is not None else 0.0
-            sums[2] += terms.cnn.item() * n
-            sums[3] += n
-            bar.set_postfix(loss=f"{sums[0] / sums[3]:.4f}")
-        total, lstm, cnn, count = ctx.sum(sums)
-
-        if ctx.active:
-            # DDP syncs gradients, not BN running statistics: score the dev set (on every rank) with
-            # rank 0's buffers, i.e. exactly the model that is saved.
-            for buffer in model.buffers():
-                dist.broadcast(buffer, src=0)
-        dev = _predict_sharded(ctx, model, dev_dataset, args, use_amp, show)
-        ids, video_scores, video_labels = metrics.aggregate_by_video(
-            dev.video_ids, dev.scores, dev.labels, args["aggregate"]
-        )
-        bonafide, attack = metrics.split_by_label(video_scores, video_labels)
-        dev_eer, dev_threshold = metrics.eer(bonafide, attack)
-        dev_loss = dev.loss_sums["total"] / len(dev.scores)
-        improved = (dev_eer, dev_loss) < (state["best_eer"], state["best_loss"])
-        if improved:
-            state.update(best_epoch=epoch, best_eer=dev_eer, best_loss=dev_loss, bad_epochs=0)
-        else:
-            state["bad_epochs"] += 1
-        state["epoch"] = epoch
-        if args["patience"] is not None and state["bad_epochs"] >= args["patience"]:
-            state["stopped_early"] = True
-
-        record = {
-            "epoch": epoch,
-            "train_loss": total / count,
-            "train_lstm_loss": lstm / count if model.config.architecture == "cnn_lstm" else None,
-            "train_cnn_loss": cnn / count,
-            "dev_loss": dev_loss,
-            "dev_lstm_loss": dev.loss_sums["lstm"] / len(dev.scores)
-            if model.config.architecture == "cnn_lstm"
-            else None,
-            "dev_cnn_loss": dev.loss_sums["cnn"] / len(dev.scores),
-            "dev_eer": dev_eer,
-            "dev_threshold": dev_threshold,
-            "dev_auc": metrics.roc_auc(bonafide, attack),
-            "dev_videos": len(ids),
-            "lr": optimizer.param_groups[0]["lr"],
-            "improved": improved,
-            "best_epoch": state["best_epoch"],
-            "stopped_early": state["stopped_early"],
-            "epoch_seconds": time.perf_counter() - started,
-        }
+        losses = ctx.sum(train_one_epoch(net, model, loader, optimizer, scaler, scheduler, cfg, use_amp, epoch, show))
+        dev = score_dev(ctx, model, dev_dataset, cfg, use_amp, show)
+        improved = selection.update(epoch, dev.eer, dev.loss, cfg.patience)
+        record = _epoch_record(epoch, losses, dev, improved, selection, optimizer, model, started)
         rng_states = ctx.all_gather(_rng_state())
         # The epoch's files (best.pt, threshold.json, its metrics line, last.pt) are written together: a Ctrl-C
         # or SIGTERM arriving meanwhile waits until they are, so an interrupted run keeps every finished epoch.
         if is_main:
             with _signals_deferred():
-                _write_epoch(
-                    improved, epoch, model, config, dev_eer, dev_threshold, dev_loss, out_dir, best_path, args,
-                    record, metrics_path, optimizer, scheduler, scaler, rng_states, state, last_path, show,
-                )  # fmt: skip
+                if improved:
+                    _save_best(run, model, config, epoch, dev, cfg.aggregate)
+                run.append_metrics(record)
+                _save_last(run, model, config, epoch, optimizer, scheduler, scaler, rng_states, selection)
+            if show:
+                from tqdm.auto import tqdm
+
+                tqdm.write(
+                    f"epoch {epoch}: train loss {record['train_loss']:.4f}, dev loss {dev.loss:.4f}, "
+                    f"dev EER {dev.eer:.2%}{' (best)' if improved else ''}"
+                )
         ctx.barrier()
     return out_dir
 
 
-def _write_epoch(
-    improved, epoch, model, config, dev_eer, dev_threshold, dev_loss, out_dir, best_path, args, record,
-    metrics_path, optimizer, scheduler, scaler, rng_states, state, last_path, show,
-) -> None:  # fmt: skip
-    """Rank 0's files of a finished epoch: best.pt and threshold.json when it improved, its metrics line, last.pt."""
+def _epoch_record(epoch, losses, dev: DevScores, improved, selection: Selection, optimizer, model, started) -> dict:
+    """The epoch's line of the metrics log (losses summed over ranks: ``[total, lstm, cnn, clips]``)."""
+    total, lstm, cnn, count = losses
+    has_lstm = model.config.architecture == "cnn_lstm"
+    return {
+        "epoch": epoch,
+        "train_loss": total / count,
+        "train_lstm_loss": lstm / count if has_lstm else None,
+        "train_cnn_loss": cnn / count,
+        "dev_loss": dev.loss,
+        "dev_lstm_loss": dev.lstm_loss if has_lstm else None,
+        "dev_cnn_loss": dev.cnn_loss,
+        "dev_eer": dev.eer,
+        "dev_threshold": dev.threshold,
+        "dev_auc": dev.auc,
+        "dev_videos": dev.n_videos,
+        "lr": optimizer.param_groups[0]["lr"],
+        "improved": improved,
+        "best_epoch": selection.best_epoch,
+        "stopped_early": selection.stopped_early,
+        "epoch_seconds": time.perf_counter() - started,
+    }
+
+
+def _run_config(model, cfg: TrainConfig, data: dict, world_size: int) -> dict[str, Any]:
+    """What ``config.json`` records: the resolved model, the training settings, the data, the versions."""
+    return {
+        "format": 1,
+        "model": model.config.to_dict(),
+        "training": cfg.to_dict(),
+        "data": data,
+        "world_size": world_size,
+        "versions": {"antispoof": __version__, "torch": str(torch.__version__), "python": platform.python_version()},
+    }
+
+
+def train_one_epoch(
+    net, model, loader, optimizer, scaler, scheduler, cfg: TrainConfig, use_amp: bool, epoch: int, show: bool
+) -> list[float]:
+    """One pass over ``loader``: forward (``net``: the model or its DDP wrapper), loss, step, per-step schedule.
+
+    Returns
+    -------
+    list[float]
+        ``[total, lstm, cnn, clips]``: this process's sums of the batch mean losses times the batch size,
+        and its number of clips (sum across ranks, then divide for the epoch's means).
+    """
     from tqdm.auto import tqdm
 
-    if improved:
-        _save_atomic(
-            {
-                "format": CHECKPOINT_FORMAT,
-                "epoch": epoch,
-                "model": _cpu_state_dict(model),
-                "config": config,
-                "dev": {"eer": dev_eer, "threshold": dev_threshold, "loss": dev_loss},
-            },
-            best_path,
-        )
-        write_json_atomic(
-            out_dir / "threshold.json",
-            {
-                "threshold": dev_threshold,
-                "criterion": "eer",
-                "dev_eer": dev_eer,
-                "epoch": epoch,
-                "aggregate": args["aggregate"],
-                "level": "video",
-                "decision": "bona fide if score >= threshold",
-            },
-        )
-    append_jsonl(metrics_path, record)
-    _save_atomic(
+    device = next(model.parameters()).device
+    model.train()
+    sums = [0.0, 0.0, 0.0, 0.0]  # total, lstm, cnn, clips
+    bar = tqdm(loader, desc=f"epoch {epoch}/{cfg.epochs}", disable=not show, leave=False)
+    for step, (clips, labels, _) in enumerate(bar):
+        labels = torch.as_tensor(labels).long()
+        frame_labels = labels
+        if cfg.still_prob > 0:  # on the CPU: the same draws whatever the device
+            clips, labels, frame_labels = hold_still(clips, labels, cfg.still_prob, cfg.still_noise)
+        clips = clips.to(device, non_blocking=True).float()
+        labels, frame_labels = labels.to(device), frame_labels.to(device)
+        with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
+            output = net(clips)
+        terms = model.loss(output, labels, lambda_cnn=cfg.lambda_cnn, frame_labels=frame_labels)
+        if not torch.isfinite(terms.total):
+            raise FloatingPointError(f"loss is {float(terms.total)} at epoch {epoch} step {step}: lower lr?")
+        optimizer.zero_grad(set_to_none=True)
+        scaler.scale(terms.total).backward()
+        if cfg.max_grad_norm is not None:
+            scaler.unscale_(optimizer)
+            torch.nn.utils.clip_grad_norm_(model.parameters(), float(cfg.max_grad_norm))
+        scaler.step(optimizer)
+        scaler.update()
+        if scheduler is not None:
+            scheduler.step()
+        n = labels.shape[0]
+        sums[0] += terms.total.item() * n
+        sums[1] += terms.lstm.item() * n if terms.lstm is not None else 0.0
+        sums[2] += terms.cnn.item() * n
+        sums[3] += n
+        bar.set_postfix(loss=f"{sums[0] / sums[3]:.4f}")
+    return sums
+
+
+@dataclasses.dataclass(frozen=True)
+class DevScores:
+    """An epoch's dev set results: video-level EER, its threshold and AUC, mean clip losses, videos scored."""
+
+    eer: float
+    threshold: float
+    auc: float
+    loss: float
+    lstm_loss: float
+    cnn_loss: float
+    n_videos: int
+
+
+def score_dev(ctx: _Distributed, model, dataset, cfg: TrainConfig, use_amp: bool, show: bool) -> DevScores:
+    """Score the dev set (split across ranks), aggregate clips per video, EER and its threshold, mean losses."""
+    if ctx.active:
+        # DDP syncs gradients, not BN running statistics: score the dev set (on every rank) with
+        # rank 0's buffers, i.e. exactly the model that is saved.
+        for buffer in model.buffers():
+            dist.broadcast(buffer, src=0)
+    indices = range(ctx.rank, len(dataset), ctx.world_size)
+    part = predict_clips(
+        model,
+        dataset,
+        indices=indices,
+        batch_size=cfg.batch_size,
+        amp=use_amp,
+        num_workers=cfg.num_workers,
+        lambda_cnn=cfg.lambda_cnn,
+        progress=show,
+        desc="dev",
+    )
+    dev = ClipPredictions.concatenate([p for p in ctx.all_gather(part) if len(p.scores)])
+    ids, video_scores, video_labels = metrics.aggregate_by_video(dev.video_ids, dev.scores, dev.labels, cfg.aggregate)
+    bonafide, attack = metrics.split_by_label(video_scores, video_labels)
+    eer, threshold = metrics.eer(bonafide, attack)
+    n = len(dev.scores)
+    return DevScores(
+        eer=eer,
+        threshold=threshold,
+        auc=metrics.roc_auc(bonafide, attack),
+        loss=dev.loss_sums["total"] / n,
+        lstm_loss=dev.loss_sums["lstm"] / n,
+        cnn_loss=dev.loss_sums["cnn"] / n,
+        n_videos=len(ids),
+    )
+
+
+@dataclasses.dataclass
+class Selection:
+    """Model selection and early stopping: the epoch with the lowest dev EER (ties: lower dev loss) so far.
+
+    Stored in ``last.pt`` as the ``state`` dict (:meth:`to_dict`), so a resumed run selects as if never stopped.
+    """
+
+    epoch: int = 0
+    best_epoch: int | None = None
+    best_eer: float = math.inf
+    best_loss: float = math.inf
+    bad_epochs: int = 0
+    stopped_early: bool = False
+
+    def update(self, epoch: int, dev_eer: float, dev_loss: float, patience: int | None) -> bool:
+        """Record epoch ``epoch``'s dev results; returns whether it is the new best."""
+        improved = (dev_eer, dev_loss) < (self.best_eer, self.best_loss)
+        if improved:
+            self.best_epoch, self.best_eer, self.best_loss, self.bad_epochs = epoch, dev_eer, dev_loss, 0
+        else:
+            self.bad_epochs += 1
+        self.epoch = epoch
+        if patience is not None and self.bad_epochs >= patience:
+            self.stopped_early = True
+        return improved
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+# ---------------------------------------------------------------------------------------------- checkpoints
+
+
+def _save_best(run: RunDir, model, config: dict, epoch: int, dev: DevScores, aggregate: str) -> None:
+    """``best.pt`` (weights and config) and ``threshold.json`` of a new best epoch."""
+    run.save_checkpoint(
+        "best",
         {
-            "format": CHECKPOINT_FORMAT,
+            "epoch": epoch,
+            "model": _cpu_state_dict(model),
+            "config": config,
+            "dev": {"eer": dev.eer, "threshold": dev.threshold, "loss": dev.loss},
+        },
+    )
+    run.write_threshold(dev.threshold, dev.eer, epoch, aggregate)
+
+
+def _save_last(run: RunDir, model, config, epoch, optimizer, scheduler, scaler, rng_states, selection) -> None:
+    """``last.pt``: everything :func:`_restore` needs to continue bit-identically after ``epoch``."""
+    run.save_checkpoint(
+        "last",
+        {
             "epoch": epoch,
             "model": _cpu_state_dict(model),
             "optimizer": optimizer.state_dict(),
             "scheduler": scheduler.state_dict() if scheduler is not None else None,
             "scaler": scaler.state_dict(),
             "rng": rng_states,
-            "state": state,
+            "state": selection.to_dict(),
             "config": config,
         },
-        last_path,
     )
-    if show:
-        tqdm.write(
-            f"epoch {epoch}: train loss {record['train_loss']:.4f}, dev loss {dev_loss:.4f}, "
-            f"dev EER {dev_eer:.2%}{' (best)' if improved else ''}"
-        )
+
+
+def _restore(run: RunDir, rank: int, model, optimizer, scheduler, scaler) -> Selection:
+    """Load ``last.pt`` into the model, optimizer, schedule, scaler and this rank's RNGs; its selection state."""
+    ckpt = run.load_checkpoint("last")
+    model.load_state_dict(ckpt["model"])
+    optimizer.load_state_dict(ckpt["optimizer"])
+    if scheduler is not None:
+        scheduler.load_state_dict(ckpt["scheduler"])
+    scaler.load_state_dict(ckpt["scaler"])
+    selection = Selection(**ckpt["state"])
+    _set_rng_state(ckpt["rng"][rank])
+    return selection
 
 
 @contextlib.contextmanager
@@ -758,43 +652,13 @@ def _signals_deferred():
                 os.kill(os.getpid(), received[0])  # SIG_DFL: the default action
 
 
-def _lr_scheduler(optimizer, args, steps_per_epoch: int):
+def _lr_scheduler(optimizer, cfg: TrainConfig, steps_per_epoch: int):
     """None for a constant rate; for "cosine", a per-step half cosine from the peak to 0 at the last step."""
-    if args["lr_schedule"] == "constant":
+    if cfg.lr_schedule == "constant":
         return None
-    total = max(1, args["epochs"] * steps_per_epoch)
+    total = max(1, cfg.epochs * steps_per_epoch)
 
     def factor(step: int) -> float:
         return 0.5 * (1.0 + math.cos(math.pi * min(step, total) / total))
 
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
-
-
-def _predict_sharded(ctx: _Distributed, model, dataset, args, use_amp: bool, show: bool) -> ClipPredictions:
-    """Dev predictions, each rank scoring every world_size-th clip, gathered on all ranks in dataset order."""
-    indices = range(ctx.rank, len(dataset), ctx.world_size)
-    part = predict_clips(
-        model,
-        dataset,
-        indices=indices,
-        batch_size=args["batch_size"],
-        amp=use_amp,
-        num_workers=args["num_workers"],
-        lambda_cnn=args["lambda_cnn"],
-        progress=show,
-        desc="dev",
-    )
-    parts = [p for p in ctx.all_gather(part) if len(p.scores)]
-    return ClipPredictions.concatenate(parts)
-
-
-def _truncate_metrics(path: Path, last_epoch: int) -> None:
-    """Drop log lines of epochs after the checkpoint (an interrupted epoch may have logged before dying)."""
-    if not path.is_file():
-        return
-    # A line torn by a kill mid-write is skipped with a warning naming the file (read_jsonl).
-    kept = [
-        r for r in read_jsonl(path, required=("epoch",)) if isinstance(r["epoch"], int) and r["epoch"] <= last_epoch
-    ]
-    with atomic_write(path, "w") as f:
-        f.write("".join(json.dumps(r) + "\n" for r in kept))

@@ -80,9 +80,9 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.no_pulse:
-        from antispoof.data import synth
+        from antispoof.data.synth import render
 
-        synth.attach_pulse = lambda *args: None  # the generator's only pulse hook
+        render.attach_pulse = lambda *args: None  # the generator's only pulse hook
     t0 = time.perf_counter()
     clips, labels, kinds, who = dataset(args.subjects, args.seconds, args.seed)
     rendered = time.perf_counter() - t0

@@ -9,6 +9,8 @@ from pathlib import Path
 import click
 
 from antispoof import limits
+from antispoof.data.datasets import DATASETS
+from antispoof.train_config import LR_SCHEDULES, TrainConfig
 from cli.common import run, show_progress
 from cli.evm_cli import magnification_options, params_from_options
 
@@ -58,7 +60,7 @@ def main_group():
     """Face anti-spoofing (Tu et al., CNN-LSTM with attention on motion-magnified clips)."""
 
 
-DATASET_NAMES = ["replay-attack", "msu-mfsd", "casia-fasd", "oulu-npu", "folder"]
+DATASET_NAMES = list(DATASETS)  # the adapters' registry
 
 
 @main_group.command()
@@ -215,7 +217,7 @@ def prepare(
     **opts,
 ):
     """Face crops of every video, motion-magnified, as a memory-mappable clip cache (resumable)."""
-    from antispoof.cache import PrepareConfig
+    from antispoof.cache import PrepareConfig, check_magnify, first_video_fps
     from antispoof.cache import prepare as run_prepare
     from antispoof.data import open_dataset
 
@@ -235,16 +237,9 @@ def prepare(
     if detector:
         _check_detector(detector)
     ds = open_dataset(name, root)
-    if not no_magnify and ds.records:  # fail on bad settings now, not once per video
-        from evm.io import VideoError, probe
-        from evm.magnify import Magnifier
-
-        try:
-            fps = probe(ds.records[0].path).fps  # judged at the first video's frame rate
-        except VideoError:
-            fps = None  # an unreadable first video is reported by the batch
-        if fps:
-            Magnifier((size, size, 3), fps, **params.as_kwargs())
+    fps = None if no_magnify else first_video_fps(ds)
+    if fps:  # fail on bad settings now, not once per video
+        check_magnify(config, fps)
     result = run_prepare(
         ds,
         cache,
@@ -277,20 +272,6 @@ def _check_detector(spec: str) -> None:
         make_detector(spec)
     except FaceDetectorError as exc:
         raise click.ClickException(" ".join(str(exc).split())) from None
-
-
-def _protocol_ids(index: dict, protocol: str | None) -> dict[str, list[str]]:
-    """video ids per split of a protocol (the dataset tree is re-read for protocols other than the default)."""
-    from antispoof.data import open_dataset
-
-    rows = index["videos"]
-    if protocol is None:
-        ids = {s: [r["video_id"] for r in rows if r["split"] == s] for s in ("train", "dev", "test")}
-    else:
-        ds = open_dataset(index["dataset"], index["root"])
-        ids = {s: [r.video_id for r in recs] for s, recs in ds.protocol(protocol).items()}
-    have = {r["video_id"] for r in rows}
-    return {s: [v for v in vids if v in have] for s, vids in ids.items()}
 
 
 @main_group.command()
@@ -326,24 +307,40 @@ def _protocol_ids(index: dict, protocol: str | None) -> dict[str, list[str]]:
     "--trunk-channels",
     help="Channels of the small backbone's stages, comma-separated, one conv + pool each (default 32,64,128,128).",
 )
-@click.option("--epochs", type=_ints(1, limits.MAX_EPOCHS), default=20, show_default=True)
-@click.option("--batch-size", type=_ints(1, limits.MAX_BATCH_SIZE), default=8, show_default=True)
-@click.option("--lr", type=Number(float, 0.0, 1e3, strict=True), default=1e-5, show_default=True)
+@click.option("--epochs", type=_ints(1, limits.MAX_EPOCHS), default=TrainConfig.default("epochs"), show_default=True)
+@click.option(
+    "--batch-size", type=_ints(1, limits.MAX_BATCH_SIZE), default=TrainConfig.default("batch_size"), show_default=True
+)
+@click.option("--lr", type=Number(float, 0.0, 1e3, strict=True), default=TrainConfig.default("lr"), show_default=True)
 @click.option(
     "--lr-schedule",
-    type=click.Choice(["constant", "cosine"]),
-    default="constant",
+    type=click.Choice(LR_SCHEDULES),
+    default=TrainConfig.default("lr_schedule"),
     show_default=True,
     help="cosine: decay from --lr to 0 over --epochs.",
 )
-@click.option("--weight-decay", type=Number(float, 0.0, 1e6), default=0.0, show_default=True, help="Adam L2 penalty.")
-@click.option("--lambda-cnn", type=Number(float, 0.0, 1e6), default=1.0, show_default=True)
 @click.option(
-    "--patience", type=_ints(1, limits.MAX_EPOCHS), default=5, show_default=True, help="Early stopping (epochs)."
+    "--weight-decay",
+    type=Number(float, 0.0, 1e6),
+    default=TrainConfig.default("weight_decay"),
+    show_default=True,
+    help="Adam L2 penalty.",
 )
-@click.option("--seed", type=_ints(0, limits.MAX_SEED), default=0, show_default=True)
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
-@click.option("--amp", is_flag=True, help="Mixed precision (GPU).")
+@click.option(
+    "--lambda-cnn", type=Number(float, 0.0, 1e6), default=TrainConfig.default("lambda_cnn"), show_default=True
+)
+@click.option(
+    "--patience",
+    type=_ints(1, limits.MAX_EPOCHS),
+    default=TrainConfig.default("patience"),
+    show_default=True,
+    help="Early stopping (epochs).",
+)
+@click.option("--seed", type=_ints(0, limits.MAX_SEED), default=TrainConfig.default("seed"), show_default=True)
+@click.option(
+    "--device", type=click.Choice(["auto", "cpu", "cuda"]), default=TrainConfig.default("device"), show_default=True
+)
+@click.option("--amp", is_flag=True, default=TrainConfig.default("amp"), help="Mixed precision (GPU).")
 @click.option("--augment/--no-augment", default=True, show_default=True)
 @click.option(
     "--augment-shift",
@@ -356,7 +353,7 @@ def _protocol_ids(index: dict, protocol: str | None) -> dict[str, list[str]]:
     "--augment-still",
     "still_prob",
     type=Number(float, 0.0, 1.0),
-    default=0.0,
+    default=TrainConfig.default("still_prob"),
     show_default=True,
     help="Probability that a bona fide training clip becomes one of its frames held still, labelled attack "
     "(a photo shows no facial motion): the LSTM must then use the motion across frames.",
@@ -364,7 +361,7 @@ def _protocol_ids(index: dict, protocol: str | None) -> dict[str, list[str]]:
 @click.option(
     "--still-noise",
     type=Number(float, 0.0, 1e6),
-    default=0.0,
+    default=TrainConfig.default("still_noise"),
     show_default=True,
     help="With --augment-still: per-frame noise of standard deviation up to this (intensity range 0-1).",
 )
@@ -372,7 +369,7 @@ def _protocol_ids(index: dict, protocol: str | None) -> dict[str, list[str]]:
     "--workers",
     "num_workers",
     type=_ints(0, limits.MAX_WORKERS),
-    default=0,
+    default=TrainConfig.default("num_workers"),
     show_default=True,
     help="DataLoader workers.",
 )
@@ -409,11 +406,12 @@ def train(
     quiet: bool,
 ):
     """Train the CNN-LSTM on a prepared cache; the best dev-EER epoch is kept."""
-    from antispoof.cache import ClipDataset, PrepareConfig, open_cache
+    from antispoof.cache import ClipDataset, PrepareConfig, open_cache, protocol_ids
+    from antispoof.rundir import RunDir
     from antispoof.training import train as run_train
 
     cache_dir, index = open_cache(cache)
-    if not resume and any((run_dir / f).exists() for f in ("last.pt", "best.pt", "metrics.jsonl", "threshold.json")):
+    if not resume and RunDir(run_dir).holds_run():
         raise click.ClickException(f"{run_dir} already holds a run: pass --resume to continue it, or another --out")
     prep = PrepareConfig.from_dict(index["config"])
     channels = {}
@@ -426,7 +424,7 @@ def train(
             raise click.BadParameter(
                 f"expected integers like 16,32,64,128, got {trunk_channels!r}", param_hint="--trunk-channels"
             ) from None
-    ids = _protocol_ids(index, protocol)
+    ids = protocol_ids(index, protocol)
     for split in ("train", "dev"):
         if not ids[split]:
             raise click.ClickException(f"the cache has no {split} videos for protocol {protocol or 'default'}")
@@ -454,11 +452,7 @@ def train(
     }
     if augment and augment_shift:  # recorded only when used, so that earlier runs still resume
         data["augment_shift"] = augment_shift
-    out = run_train(
-        model,
-        train_ds,
-        dev_ds,
-        run_dir,
+    settings = TrainConfig(
         epochs=epochs,
         batch_size=batch_size,
         lr=lr,
@@ -471,14 +465,11 @@ def train(
         device=device,
         amp=amp,
         patience=patience,
-        resume=resume,
         progress=show_progress(quiet),
         num_workers=num_workers,
-        data=data,
     )
-    from antispoof.evaluation import read_threshold
-
-    threshold = read_threshold(out)
+    out = run_train(model, train_ds, dev_ds, run_dir, settings, resume=resume, data=data)
+    threshold = RunDir(out).read_threshold()
     click.echo(
         f"run in {out}; best epoch {threshold['epoch']}, dev EER {threshold['dev_eer']:.4f}, "
         f"threshold {threshold['threshold']:.4f}",
@@ -498,17 +489,17 @@ def evaluate(
     run_dir: Path, cache: Path, protocol: str | None, split: str, report_dir: Path | None, device: str, as_json: bool
 ):
     """HTER at the training dev-set EER threshold, EER, ACC, APCER/BPCER/ACER, AUC; JSON + figures."""
-    from antispoof.cache import ClipDataset, open_cache
+    from antispoof.cache import ClipDataset, open_cache, protocol_ids
     from antispoof.evaluation import evaluate as run_evaluate
     from antispoof.evaluation import write_report
 
     cache_dir, index = open_cache(cache)
-    ids = _protocol_ids(index, protocol)
+    ids = protocol_ids(index, protocol)
     if split not in ids or not ids[split]:
         raise click.ClickException(f"the cache has no {split} videos for protocol {protocol or 'default'}")
-    from antispoof.evaluation import read_run_config
+    from antispoof.rundir import RunDir
 
-    trained_on = (read_run_config(run_dir).get("data") or {}).get("prepare")
+    trained_on = (RunDir(run_dir).read_config().get("data") or {}).get("prepare")
     if trained_on is not None and trained_on != index["config"]:
         # Cross-database tests use another dataset's cache, but it should be prepared the same way.
         click.echo(

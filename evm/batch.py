@@ -715,6 +715,25 @@ def _stop_workers(pool: list[_Worker], grace: float) -> None:
             w.process.join()
 
 
+def spawn_context() -> multiprocessing.context.BaseContext:
+    """The start method of every worker process of both packages: ``spawn``.
+
+    ``fork`` (Linux's default) copies a parent whose OpenMP/Numba or torch threads may hold locks: the child
+    can deadlock. A spawned child starts a fresh interpreter and imports what it needs.
+    """
+    return multiprocessing.get_context("spawn")
+
+
+def process_pool(workers: int, *, initializer: Callable | None = None, initargs: tuple = ()):
+    """A :class:`concurrent.futures.ProcessPoolExecutor` of ``workers`` spawned processes (:func:`spawn_context`).
+
+    The functions submitted, and ``initializer``, must be importable module-level functions.
+    """
+    from concurrent.futures import ProcessPoolExecutor
+
+    return ProcessPoolExecutor(workers, mp_context=spawn_context(), initializer=initializer, initargs=initargs)
+
+
 def _run_processes(todo: list[Job], fn, workers: int, start, finish, interrupted) -> None:
     """Run ``todo`` in ``workers`` spawned processes, one job per process at a time.
 
@@ -722,7 +741,7 @@ def _run_processes(todo: list[Job], fn, workers: int, start, finish, interrupted
     (``crashed``), a new process takes its place, and the others go on.
     """
     threads = max(1, (os.cpu_count() or 1) // workers)
-    ctx = multiprocessing.get_context("spawn")  # fork after OpenMP/Numba threads start is unsafe
+    ctx = spawn_context()
     pending = list(reversed(todo))
     pool: list[_Worker] = []
     try:

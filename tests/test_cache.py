@@ -24,7 +24,6 @@ from antispoof.cache import (
     PrepareConfig,
     VideoTooShortError,
     all_clip_starts,
-    balanced_sampler,
     cache_key,
     clip_starts,
     extract_clips,
@@ -39,7 +38,7 @@ from antispoof.data.annotations import AnnotationError, NoFaceError
 from antispoof.data.faces import HaarDetector, crop_clip, face_track
 from antispoof.data.records import VideoRecord
 from antispoof.data.synth import generate
-from antispoof.training import train
+from antispoof.training import EpochSampler, train
 from cli.antispoof_cli import main
 from evm.batch import MANIFEST, Job, read_manifest
 from evm.io import VideoError, VideoReader
@@ -690,19 +689,28 @@ def test_augmented_training_resumes_exactly(prepared, tmp_path):
 # ---------------------------------------------------------------------------------------------- sampling
 
 
+def epochs_drawn(labels, epochs: int, seed: int) -> list[int]:
+    """What training's balanced sampler draws over ``epochs`` epochs (it reseeds from (seed, epoch))."""
+    sampler = EpochSampler(labels, balanced=True, seed=seed)
+    drawn = []
+    for epoch in range(1, epochs + 1):
+        sampler.set_epoch(epoch)
+        drawn += list(sampler)
+    return drawn
+
+
 def test_balanced_sampler_draws_both_classes_about_equally():
+    # (cache.balanced_sampler, never used by training, is gone: these are its checks on training's sampler)
     labels = [1] * 10 + [0] * 50
-    drawn = list(balanced_sampler(labels, num_samples=6000, seed=1))
+    drawn = epochs_drawn(labels, 100, seed=1)
     assert len(drawn) == 6000 and min(drawn) >= 0 and max(drawn) < 60
     share = np.mean([labels[i] for i in drawn])
     assert abs(share - 0.5) < 0.03  # 1/6 without balancing
     counts = np.bincount(drawn, minlength=60)
     assert counts[:10].min() > 200 and counts[10:].min() > 25  # uniform inside each class: ~300 and ~60
-    assert drawn == list(balanced_sampler(labels, num_samples=6000, seed=1))
-    assert drawn != list(balanced_sampler(labels, num_samples=6000, seed=2))
-    assert len(list(balanced_sampler(labels))) == 60
-    with pytest.raises(ValueError, match="needs both"):
-        balanced_sampler([0, 0, 0])
+    assert drawn == epochs_drawn(labels, 100, seed=1)
+    assert drawn != epochs_drawn(labels, 100, seed=2)
+    assert len(list(EpochSampler(labels, balanced=True, seed=0))) == 60
 
 
 def test_balanced_sampler_feeds_a_loader_over_the_cache(prepared):
@@ -712,9 +720,11 @@ def test_balanced_sampler_feeds_a_loader_over_the_cache(prepared):
     subset = torch.utils.data.Subset(ds, keep)
     labels = [ds.labels[i] for i in keep]
     assert Counter(labels) == {0: 18, 1: 6}
-    loader = torch.utils.data.DataLoader(subset, batch_size=8, sampler=balanced_sampler(labels, num_samples=400))
+    sampler = EpochSampler(labels, balanced=True, seed=0)
     seen = []
-    for clips, batch_labels, video_ids in loader:
-        assert clips.shape[1:] == (CLIP_LEN, 3, SIZE, SIZE) and len(video_ids) == len(batch_labels)
-        seen += batch_labels.tolist()
-    assert len(seen) == 400 and abs(np.mean(seen) - 0.5) < 0.1
+    for epoch in range(1, 18):  # 17 epochs of 24 clips: 408 drawn
+        sampler.set_epoch(epoch)
+        for clips, batch_labels, video_ids in torch.utils.data.DataLoader(subset, batch_size=8, sampler=sampler):
+            assert clips.shape[1:] == (CLIP_LEN, 3, SIZE, SIZE) and len(video_ids) == len(batch_labels)
+            seen += batch_labels.tolist()
+    assert len(seen) == 408 and abs(np.mean(seen) - 0.5) < 0.1

@@ -11,6 +11,7 @@ import pytest
 
 from antispoof import experiment as ex
 from antispoof.data.synth import generate
+from antispoof.experiment.methods import _T1_METHODS, _T2_METHODS
 from cli.antispoof_cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -173,14 +174,14 @@ def test_paper_numbers_are_the_papers():
     for key, prefix in (("replay-controlled", "Replay-attack (controlled)\tHTER"),
                         ("replay-adverse", "Replay-attack (adverse)\tHTER"), ("msu", "MSU- MFSD\tHTER")):  # fmt: skip
         hter, acc = numbers(prefix)
-        assert [ex.PAPER_TABLE1[key][m]["hter"] for m in ex._T1_METHODS] == hter
-        assert [ex.PAPER_TABLE1[key][m]["acc"] for m in ex._T1_METHODS] == acc
+        assert [ex.PAPER_TABLE1[key][m]["hter"] for m in _T1_METHODS] == hter
+        assert [ex.PAPER_TABLE1[key][m]["acc"] for m in _T1_METHODS] == acc
     for pair, prefix in ((("replay-adverse", "replay-controlled"), "Replay-attack (adverse)\tReplay-attack"),
                          (("replay-adverse", "msu"), "Replay-attack (adverse)\tMSU"),
                          (("msu", "replay-controlled"), "MSU- MFSD\tReplay")):  # fmt: skip
         hter, acc = numbers(prefix, table2)
-        assert [ex.PAPER_TABLE2[pair][m]["hter"] for m in ex._T2_METHODS] == hter
-        assert [ex.PAPER_TABLE2[pair][m]["acc"] for m in ex._T2_METHODS] == acc
+        assert [ex.PAPER_TABLE2[pair][m]["hter"] for m in _T2_METHODS] == hter
+        assert [ex.PAPER_TABLE2[pair][m]["acc"] for m in _T2_METHODS] == acc
 
 
 # ------------------------------------------------------------------------------------------------ runner

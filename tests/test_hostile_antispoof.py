@@ -226,15 +226,15 @@ def test_predict_scores_clips_as_they_stream_with_the_old_result(tiny_run, tmp_p
     ])  # fmt: skip
     assert len(old) == 90 // PREP.span > 3 * 3
 
-    import antispoof.evaluation
+    import antispoof.inference
 
-    batches, real_score = [], antispoof.evaluation.score_clips
+    batches, real_score = [], antispoof.inference.score_clips
 
     def spy(model, x, **kwargs):
         batches.append(len(x))
         return real_score(model, x, **kwargs)
 
-    monkeypatch.setattr(antispoof.evaluation, "score_clips", spy)
+    monkeypatch.setattr(antispoof.inference, "score_clips", spy)
     result = predictor(video)
     assert result.error is None, result.error
     assert result.clips == len(old) and result.clip_scores == [round(float(s), 6) for s in old]

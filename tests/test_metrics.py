@@ -104,8 +104,8 @@ def test_apcer_bpcer_acer_max_over_pais():
     bonafide = [0.9, 0.8, 0.4, 0.7]
     attacks = {"print": [0.1, 0.6, 0.2, 0.3], "replay": [0.6, 0.5, 0.7], "mask": [0.0]}
     r = M.apcer_bpcer_acer(bonafide, attacks, threshold=0.6)
-    assert r["apcer_per_pai"] == {"print": 0.25, "replay": 2 / 3, "mask": 0.0}
-    assert r["apcer"] == 2 / 3 and r["worst_pai"] == "replay"
+    assert r["apcer_per_attack_type"] == {"print": 0.25, "replay": 2 / 3, "mask": 0.0}
+    assert r["apcer"] == 2 / 3 and r["worst_attack_type"] == "replay"
     assert r["bpcer"] == 0.25  # 0.4 < 0.6
     assert r["acer"] == pytest.approx((2 / 3 + 0.25) / 2)
     with pytest.raises(ValueError, match="at least one attack type"):
@@ -161,3 +161,17 @@ def test_aggregate_by_video():
     b, a = M.split_by_label([0.1, 0.2, 0.3], [1, 0, 1])
     np.testing.assert_array_equal(b, [0.1, 0.3])
     np.testing.assert_array_equal(a, [0.2])
+
+
+def test_pad_metrics_are_the_rates_of_this_module():
+    b, a = [0.9, 0.8, 0.4, 0.7], [0.1, 0.6, 0.2, 0.6, 0.5]
+    r = M.pad_metrics(b + a, [1] * 4 + [0] * 5, 0.6, ["print", "print", "replay", "replay", "mask"])
+    assert (r["n_videos"], r["n_bonafide"], r["n_attack"], r["threshold"]) == (9, 4, 5, 0.6)
+    assert (r["far"], r["frr"]) == M.far_frr(b, a, 0.6) == (0.4, 0.25)
+    assert r["hter"] == M.hter(b, a, 0.6) and r["acc"] == M.accuracy(b, a, 0.6) == 6 / 9
+    assert (r["eer"], r["eer_threshold"]) == M.eer(b, a) and r["auc"] == M.roc_auc(b, a)
+    rates = M.apcer_bpcer_acer(b, {"mask": [0.5], "print": [0.1, 0.6], "replay": [0.2, 0.6]}, 0.6)
+    assert {k: r[k] for k in rates} == rates and r["worst_attack_type"] == "print"  # ties: first by name
+    only = M.pad_metrics([0.1, 0.7], [0, 0], 0.6)  # an attack-only set: what needs bona fide is None
+    assert (only["far"], only["acc"], only["apcer_per_attack_type"]) == (0.5, 0.5, {"attack": 0.5})
+    assert only["frr"] is only["hter"] is only["eer"] is only["bpcer"] is only["acer"] is None

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import antispoof.data.synth as synth
+import antispoof.data.synth.render as synth_render
 from antispoof.data.pulse_render import (
     AMPLITUDE_RANGE,
     RATE_RANGE,
@@ -17,14 +18,14 @@ from antispoof.data.pulse_render import (
 def render(kind, monkeypatch, *, pulse=True):
     """A clip and the skin factors its content got (None: no pulse); ``pulse=False`` renders without."""
     seen = {}
-    attach = synth.attach_pulse
+    attach = synth_render.attach_pulse
 
     def spy(content, rng, kind_, n, fps):
         if pulse:
             attach(content, rng, kind_, n, fps)
         seen["factors"] = getattr(content, "pulse", None)
 
-    monkeypatch.setattr(synth, "attach_pulse", spy)
+    monkeypatch.setattr(synth_render, "attach_pulse", spy)  # the module that calls it
     video, boxes = synth.render_sample(kind, seed=3, subject=2, frames=60, fps=25.0, size=(96, 72))
     return video, boxes, seen["factors"]
 

@@ -6,9 +6,11 @@ import cv2
 import numpy as np
 import pytest
 
-from antispoof.data import apply_flip, flip_boxes, open_dataset, read_msu_face, read_replay_face, synth
+from antispoof.data import apply_flip, flip_boxes, open_dataset, read_msu_face, read_replay_face
 from antispoof.data.faces import HaarDetector
 from antispoof.data.synth import KINDS, generate, render_sample
+from antispoof.data.synth.layouts import _msu_clips
+from antispoof.data.synth.writer import _write_clip, _WriteContext
 from evm.io import probe, read_video
 
 
@@ -194,11 +196,11 @@ def test_clip_encoding_is_byte_identical_run_to_run(tmp_path):
     # x264's macroblock tree reads uninitialised memory on small frames: these clips, written repeatedly
     # (renders between the encodes reshuffle the heap), gave 2-5 different streams each before
     # `deterministic`, and decoded pixels up to 22 levels apart.
-    clips = [c for c in synth._msu_clips(3) if "laptop_SD_iphone_video" in c.rel or "android_SD_ipad" in c.rel]
-    context = synth._WriteContext(tmp_path, "msu-mfsd", 7, [], 64, 48, 3, 30.0, 0.03, True)
+    clips = [c for c in _msu_clips(3) if "laptop_SD_iphone_video" in c.rel or "android_SD_ipad" in c.rel]
+    context = _WriteContext(tmp_path, "msu-mfsd", 7, [], 64, 48, 3, 30.0, 0.03, True)
     digests = {c.rel: set() for c in clips}
     for _ in range(8):
         for clip in clips:
-            synth._write_clip(context, clip)
+            _write_clip(context, clip)
             digests[clip.rel].add(hashlib.sha1((tmp_path / clip.rel).read_bytes()).hexdigest())
     assert {rel: len(d) for rel, d in digests.items()} == {rel: 1 for rel in digests}

@@ -227,6 +227,29 @@ def test_cosine_schedule_follows_its_curve_and_resumes_exactly(tmp_path):
         train(WITH_DROPOUT, train_set, dev_set, full, epochs=4, resume=True, patience=None, **cosine)
 
 
+def test_train_config_is_the_one_home_of_the_training_defaults():
+    from antispoof.experiment.config import _TRAIN_DEFAULTS
+    from antispoof.train_config import TrainConfig
+    from cli.antispoof_cli import train as train_command
+
+    defaults = TrainConfig().to_dict()
+    assert list(defaults)[:5] == ["epochs", "batch_size", "lr", "lambda_cnn", "seed"]  # config.json's order
+    assert (defaults["epochs"], defaults["batch_size"], defaults["lr"], defaults["patience"]) == (20, 8, 1e-5, 5)
+    options = {p.name: p.default for p in train_command.params}
+    shared = set(options) & set(defaults)
+    assert len(shared) == 13 and all(options[k] == defaults[k] for k in shared)
+    assert {k: _TRAIN_DEFAULTS[k] for k in defaults if k in _TRAIN_DEFAULTS} == {
+        k: v for k, v in defaults.items() if k not in ("seed", "progress")
+    }
+    assert TrainConfig.from_dict(defaults) == TrainConfig() and TrainConfig.from_dict({"lr": 1}).lr == 1.0
+    with pytest.raises(ValueError, match="unknown training setting 'epoch'"):
+        TrainConfig.from_dict({"epoch": 3})
+    with pytest.raises(ValueError, match="device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got 'tpu'"):
+        TrainConfig(device="tpu")
+    with pytest.raises(ValueError, match="unknown training setting 'epoch'"):
+        train(TINY, None, None, "unused", epoch=3)  # train() reads the same config
+
+
 def test_training_input_errors(tmp_path):
     train_set, dev_set, _ = make_data()
     only_attacks = FlickerClips(3, 1, 0, seed=4)
@@ -366,7 +389,7 @@ def test_evaluate_and_write_report(trained_run, tmp_path):
     rates = M.apcer_bpcer_acer(
         b, {t: [v["score"] for v in videos if v["attack_type"] == t] for t in ("print", "replay")}, threshold
     )
-    assert test["apcer_per_attack_type"] == rates["apcer_per_pai"]
+    assert test["apcer_per_attack_type"] == rates["apcer_per_attack_type"]
     assert (test["apcer"], test["bpcer"], test["acer"]) == (rates["apcer"], rates["bpcer"], rates["acer"])
     assert test["acc"] == M.accuracy(b, a, threshold)
     assert report["run"]["data"]["cache"] == "synthetic-flicker"

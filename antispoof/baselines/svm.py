@@ -39,6 +39,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC, LinearSVC
 
+from ..labels import ATTACK, BONA_FIDE
 from .lbp import N_BINS, N_TOP_FEATURES, lbp_features, lbp_top_features
 
 __all__ = ["LBPSVM", "LBPTOPSVM", "load_baseline"]
@@ -174,7 +175,7 @@ class _SVMBaseline:
         for gi, yi in zip(groups.tolist(), y_clip.tolist()):
             if group_label.setdefault(gi, yi) != yi:
                 raise ValueError("a video has clips with both labels")
-        per_class = [[gi for gi, yi in group_label.items() if yi == k] for k in (0, 1)]
+        per_class = [[gi for gi, yi in group_label.items() if yi == k] for k in (ATTACK, BONA_FIDE)]
         k = min(self.calibration_folds, len(per_class[0]), len(per_class[1]))
         if k < 2:
             raise ValueError(
@@ -198,7 +199,7 @@ class _SVMBaseline:
 
     def _proba(self, X: np.ndarray) -> np.ndarray:
         self._check_fitted()
-        col = int(np.flatnonzero(self.model_.classes_ == 1)[0])
+        col = int(np.flatnonzero(self.model_.classes_ == BONA_FIDE)[0])
         return self.model_.predict_proba(X)[:, col]
 
     def score(self, clips: Iterable) -> np.ndarray:
@@ -403,7 +404,7 @@ def _labels(labels) -> np.ndarray:
         raise ValueError(f"labels must be 1-D, got shape {y.shape}")
     if y.size == 0:
         raise ValueError("no labels given")
-    if not np.isin(y, (0, 1)).all():
+    if not np.isin(y, (ATTACK, BONA_FIDE)).all():
         raise ValueError(f"labels must be 0 (attack) or 1 (bona fide), got values {np.unique(y)[:5]}")
     y = y.astype(np.int64)
     if y.min() == y.max():

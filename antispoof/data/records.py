@@ -13,10 +13,9 @@ from typing import Literal
 
 import numpy as np
 
-#: Label of bona fide (genuine, live) presentations.
-BONA_FIDE = 1
-#: Label of presentation attacks.
-ATTACK = 0
+from ..labels import ATTACK as ATTACK  # re-exported: the label pair lives in antispoof.labels
+from ..labels import BONA_FIDE as BONA_FIDE
+
 #: Split names, in protocol order.
 SPLITS = ("train", "dev", "test")
 

@@ -10,7 +10,6 @@ Public API::
 """
 
 from .cnn_lstm import (
-    BONAFIDE,
     CNNLSTM,
     FrameCNN,
     InputNormalization,
@@ -28,7 +27,6 @@ from .vgg import ConvTrunk, small_trunk, vgg16_trunk
 from .weights import detect_layout, load_trunk_weights, read_state_dict
 
 __all__ = [
-    "BONAFIDE",
     "CNNLSTM",
     "ConvTrunk",
     "FrameCNN",

@@ -31,14 +31,16 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Mapping
+from functools import partial
 from typing import Any, NamedTuple
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from evm.validation import MAX_SIDE, real
+from evm.validation import MAX_SIDE, integer, optional, real
 
+from ..labels import BONA_FIDE
 from ..limits import MAX_WIDTH
 from .vgg import SMALL_CHANNELS, ConvTrunk, small_trunk, vgg16_trunk
 
@@ -56,7 +58,6 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 NUM_CLASSES = 2  # 0 = attack, 1 = bona fide
-BONAFIDE = 1
 
 
 # --------------------------------------------------------------------------------------------------- config
@@ -140,10 +141,11 @@ class ModelConfig:
             raise ValueError(f"image_size must be (H, W) with positive sides, got {self.image_size}")
         if max(self.image_size) > MAX_SIDE:
             raise ValueError(f"image_size must have sides <= {MAX_SIDE}, got {self.image_size}")
-        for name in ("num_frames", "hidden_size", "num_layers", "attention_dim"):
-            _check_positive_int(name, getattr(self, name))
-        if self.projection_dim is not None:
-            _check_positive_int("projection_dim", self.projection_dim)
+        for name in ("num_frames", "hidden_size", "num_layers", "attention_dim", "projection_dim"):
+            check = integer if name != "projection_dim" else partial(optional, integer)
+            object.__setattr__(
+                self, name, check(getattr(self, name), name, minimum=1, maximum=_MAXIMA.get(name, MAX_WIDTH))
+            )
         if not self.trunk_channels or min(self.trunk_channels) < 1 or max(self.trunk_channels) > MAX_WIDTH:
             raise ValueError(f"trunk_channels must be in [1, {MAX_WIDTH}], got {self.trunk_channels}")
         real(self.dropout, "dropout", minimum=0.0, maximum=1.0, strict_max=True)
@@ -189,13 +191,6 @@ def _int_tuple(name: str, values: Any) -> tuple[int, ...]:
 def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
     if value not in choices:
         raise ValueError(f"{name} must be one of {choices}, got {value!r}")
-
-
-def _check_positive_int(name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    if value > _MAXIMA.get(name, MAX_WIDTH):
-        raise ValueError(f"{name} must be <= {_MAXIMA.get(name, MAX_WIDTH)}, got {value}")
 
 
 # ------------------------------------------------------------------------------------------- normalisation
@@ -329,7 +324,7 @@ class ModelOutput(NamedTuple):
     @property
     def scores(self) -> torch.Tensor:
         """``(B,)`` float32 probability of bona fide."""
-        return torch.softmax(self.logits.float(), dim=-1)[:, BONAFIDE]
+        return torch.softmax(self.logits.float(), dim=-1)[:, BONA_FIDE]
 
 
 class LossTerms(NamedTuple):
