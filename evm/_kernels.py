@@ -177,6 +177,54 @@ def down_mix(src, dst, C, mix, threads):
         _down_rows(src, dst, C, k * h // n, (k + 1) * h // n, mix, co)
 
 
+@njit(cache=True)
+def _down_yuv_rows(y, u, v, mix, offset, dst, first, stop):
+    W = y.shape[1]
+    w = (W + 1) // 2
+    co = mix.shape[0]
+    H = y.shape[0]
+    row = np.empty(W + 4, np.float32)
+    red = np.empty(w, np.float32)
+    o0, o1, o2 = offset[0], offset[1], offset[2]
+    for i in range(np.int64(first), np.int64(stop)):
+        _vblur(
+            y[_reflect101(2 * i - 2, H)],
+            y[_reflect101(2 * i - 1, H)],
+            y[2 * i],
+            y[_reflect101(2 * i + 1, H)],
+            y[_reflect101(2 * i + 2, H)],
+            row,
+            2,
+        )
+        _pad2(row, W, 1)
+        _hdown(row, red, w, 1)
+        ur, vr, d = u[i], v[i], dst[i]
+        for x in range(w):
+            a = red[x] - o0
+            b = np.float32(ur[x]) - o1
+            c = np.float32(vr[x]) - o2
+            for o in range(co):
+                d[x * co + o] = mix[o, 0] * a + mix[o, 1] * b + mix[o, 2] * c
+
+
+@njit(parallel=True, cache=True)
+def down_yuv(y, u, v, mix, offset, dst, threads):
+    """Level 1 of a Y'CbCr 4:2:0 frame in the analysed channels: luma reduced, chroma as it is.
+
+    ``dst[i, j] = mix @ (reduce(y)[i, j] - offset[0], u[i, j] - offset[1], v[i, j] - offset[2])``.
+    ``y`` (H, W) uint8; ``u``, ``v`` (ceil(H/2), ceil(W/2)) uint8, the chroma planes, which sit
+    on level 1's grid already; ``mix`` (Co, 3) and ``offset`` (3,) float32; dst
+    (ceil(H/2), ceil(W/2)*Co) float32.
+    """
+    h = dst.shape[0]
+    n = _chunks(h, dst.shape[1], threads)
+    if n == 1:
+        _down_yuv_rows(y, u, v, mix, offset, dst, 0, h)
+        return
+    for k in prange(n):
+        _down_yuv_rows(y, u, v, mix, offset, dst, k * h // n, (k + 1) * h // n)
+
+
 # -- expand ------------------------------------------------------------------------------------
 
 
@@ -228,6 +276,13 @@ def _hup(row, q, p, C, out, mit_edges):
                 right = row[a + 6 + c]
                 out[o + c] = _U1 * (left + right) + _U6 * mid
                 out[o + 3 + c] = _HALF * (mid + right)
+    elif C == 1:  # the luma plane: the same sums as below, with the channel loop unrolled
+        for j in range(pairs):
+            left = row[j]
+            mid = row[j + 1]
+            right = row[j + 2]
+            out[2 * j] = _U1 * (left + right) + _U6 * mid
+            out[2 * j + 1] = _HALF * (mid + right)
     else:
         for j in range(pairs):
             a = C * j
