@@ -277,10 +277,15 @@ class VideoReader:
             self._container = None
 
     def __iter__(self) -> Iterator[np.ndarray]:
-        def rgb(frame):
-            return [frame.to_ndarray(format="rgb24")]
+        size = (self.height, self.width)
 
-        for (image,) in self._converted(rgb, [(self.height, self.width)]):
+        def rgb(frame, k: int) -> list[np.ndarray]:
+            image = frame.to_ndarray(format="rgb24")
+            if k:
+                image = np.rot90(image, k)
+            return [image if image.shape[:2] == size else _resize(image, size)]
+
+        for (image,) in self._converted(rgb):
             yield image
 
     def planes(self) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
@@ -288,8 +293,9 @@ class VideoReader:
 
         Yields ``(Y', Cb, Cr)``: C-contiguous uint8 arrays, the luma (H, W) and the chroma
         (ceil(H/2), ceil(W/2)), display orientation and size as :meth:`__iter__`.  Their matrix
-        and range are ``info.yuv``; a frame of another pixel format midway is converted to the
-        first frame's.
+        and range are ``info.yuv``.  Resizing (``scale``, a frame size changing midway) scales the
+        frame as a whole in FFmpeg (area when shrinking, bicubic when enlarging), which keeps the
+        chroma sited on the luma; a frame of another pixel format midway is converted to the first's.
 
         Raises
         ------
@@ -299,43 +305,41 @@ class VideoReader:
         if self.info.yuv is None:
             raise VideoError(f"{self.path}: frames are {self.info.pix_fmt}, not 8-bit 4:2:0 Y'CbCr")
         fmt = self.info.pix_fmt if self.info.pix_fmt in PLANAR_FORMATS else "yuv420p"
-        luma, chroma = (self.height, self.width), ((self.height + 1) // 2, (self.width + 1) // 2)
 
-        def planar(frame):
-            if frame.format.name != fmt:
-                frame = frame.reformat(format=fmt)
-            return [_plane(p) for p in frame.planes[:3]]
+        def planar(frame, k: int) -> list[np.ndarray]:
+            h, w = (self.width, self.height) if k % 2 else (self.height, self.width)  # before rotating
+            if frame.format.name != fmt or (frame.height, frame.width) != (h, w):
+                shrink = frame.height * frame.width > h * w
+                frame = frame.reformat(width=w, height=h, format=fmt, interpolation="AREA" if shrink else "BICUBIC")
+            planes = [_plane(p) for p in frame.planes[:3]]
+            return [np.rot90(p, k) for p in planes] if k else planes
 
-        for planes in self._converted(planar, [luma, chroma, chroma]):
+        for planes in self._converted(planar):
             yield tuple(planes)
 
-    def _converted(self, convert, sizes: list[tuple[int, int]]) -> Iterator[list[np.ndarray]]:
-        """Decoded frames as arrays ``convert(frame)`` (native size first), rotated for display and
-        resized to ``sizes`` (the announced size of each array)."""
+    def _converted(self, convert) -> Iterator[list[np.ndarray]]:
+        """Decoded frames as contiguous arrays ``convert(frame, k)``, which rotates by ``k`` quarter
+        turns and resizes to the announced size; warns once when the stream's frame size changes."""
         frames = self._frames()
         warned = False
         try:
             for index, frame in enumerate(frames):
+                k = _rot_k(getattr(frame, "rotation", 0))
+                native = (frame.width, frame.height) if k % 2 else (frame.height, frame.width)
+                if native != self._native_size and not warned:
+                    # As ffmpeg does: a stream whose frame size changes (concatenated captures,
+                    # broadcast streams) is scaled to the size announced at open.
+                    warnings.warn(
+                        f"{self.path}: frame size changes at frame {index} from "
+                        f"{self._native_size[1]}x{self._native_size[0]} to {native[1]}x{native[0]}; "
+                        f"scaling every frame to {self.width}x{self.height}",
+                        stacklevel=3,
+                    )
+                    warned = True
                 try:
-                    images = convert(frame)
+                    images = convert(frame, k)
                 except Exception as exc:
                     raise VideoError(f"{self.path}: decoding failed ({_reason(exc)})") from None
-                k = _rot_k(getattr(frame, "rotation", 0))
-                if k:
-                    images = [np.rot90(image, k) for image in images]
-                first = images[0].shape[:2]
-                if first != sizes[0]:
-                    if self.scale == 1.0 and first != self._native_size and not warned:
-                        # As ffmpeg does: a stream whose frame size changes (concatenated captures,
-                        # broadcast streams) is scaled to the size announced at open.
-                        warnings.warn(
-                            f"{self.path}: frame size changes at frame {index} from "
-                            f"{self._native_size[1]}x{self._native_size[0]} to {first[1]}x{first[0]}; "
-                            f"scaling every frame to {self.width}x{self.height}",
-                            stacklevel=3,
-                        )
-                        warned = True
-                    images = [_resize(image, size) for image, size in zip(images, sizes)]
                 yield [np.ascontiguousarray(image) for image in images]
         finally:
             frames.close()  # closes the file when the caller stops early
