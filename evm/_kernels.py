@@ -7,6 +7,9 @@ public wrappers in :mod:`evm.pyramid`, :mod:`evm.temporal` and
 :mod:`evm.magnify` validate shapes and dtypes; these kernels trust their
 arguments.
 
+The entry points release the GIL (``nogil=True``): decoding and encoding threads (PyAV)
+keep running while a frame is magnified.
+
 Convention (edges and sizes), identical to matlabPyrTools with the ``binom5``
 filter and ``reflect1`` edges (pyrtools' ``LaplacianPyramid``), but with the
 filter normalised to unit sum so that every level keeps image units:
@@ -147,7 +150,7 @@ def _down_rows(src, dst, C, first, stop, mix, dst_c):
         _mix_row(red, dst[i], mix)
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)
 def down(src, dst, C, threads):
     """``dst = pyrDown(src)``; src (H, W*C) float32, dst (ceil(H/2), ceil(W/2)*C) float32."""
     h = dst.shape[0]
@@ -160,7 +163,7 @@ def down(src, dst, C, threads):
         _down_rows(src, dst, C, k * h // n, (k + 1) * h // n, nomix, C)
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)
 def down_mix(src, dst, C, mix, threads):
     """Reduce a frame (any numeric dtype, (H, W*C)) and convert channels with ``mix`` (Co, C).
 
@@ -207,7 +210,7 @@ def _down_yuv_rows(y, u, v, mix, offset, dst, first, stop):
                 d[x * co + o] = mix[o, 0] * a + mix[o, 1] * b + mix[o, 2] * c
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)
 def down_yuv(y, u, v, mix, offset, dst, threads):
     """Level 1 of a Y'CbCr 4:2:0 frame in the analysed channels: luma reduced, chroma as it is.
 
@@ -325,7 +328,7 @@ def _up_rows(src, dst, C, first, stop, add, scale, mit_edges):
                 out[x] += scale * a[x]
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)
 def up(src, dst, C, mit_edges, threads):
     """``dst = expand(src)``; src (m, q*C), dst (n, p*C) float32 with ceil(n/2)=m, ceil(p/2)=q."""
     n = dst.shape[0]
@@ -338,7 +341,7 @@ def up(src, dst, C, mit_edges, threads):
         _up_rows(src, dst, C, k * n // k_n, (k + 1) * n // k_n, noadd, _ZERO, mit_edges)
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)
 def up_add(src, dst, C, add, scale, mit_edges, threads):
     """``dst = expand(src) + scale * add``; add has dst's shape."""
     n = dst.shape[0]
@@ -396,7 +399,7 @@ def _render_rows(delta, frame, out, C, first, stop, hue_preserving, mit_edges, f
             _store_clip(values, frame[r], out[r])
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)
 def up_add_u8(delta, frame, out, C, hue_preserving, mit_edges, threads):
     """``out = round(frame + expand(delta))`` as uint8.
 
@@ -413,7 +416,7 @@ def up_add_u8(delta, frame, out, C, hue_preserving, mit_edges, threads):
         _render_rows(delta, frame, out, C, k * n // k_n, (k + 1) * n // k_n, hue_preserving, mit_edges, False)
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)
 def add_u8(delta, frame, out, C, hue_preserving, threads):
     """``out = round(frame + delta)`` for a full-size float32 delta (see ``up_add_u8``)."""
     n = frame.shape[0]
@@ -462,7 +465,7 @@ def _mix_row(src, dst, mix):
                 dst[i * Co + o] = acc
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def mix_channels(src, mix, dst):
     """``dst[p, o] = sum_c mix[o, c] * src[p, c]``; src (P*Ci,), dst (P*Co,) float32."""
     _mix_row(src, dst, mix)
@@ -483,7 +486,7 @@ def _sos_range(x, sos, state, y, lo, hi):
             y[p] = out
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)
 def sos_step(x, sos, state, y, threads):
     """One time step of a cascade of biquads (scipy ``sosfilt``, transposed direct form II).
 
@@ -499,7 +502,7 @@ def sos_step(x, sos, state, y, threads):
         _sos_range(x, sos, state, y, k * P // k_n, (k + 1) * P // k_n)
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)
 def sos_block(x, sos, state, y, threads):
     """``sos_step`` over a block: x, y (T, P) float32 (may alias); time is the outer axis."""
     T, P = x.shape
@@ -551,7 +554,7 @@ def _stage_rows(coarse, g, scale, sos, state, mix, out, C, mit_edges, first, sto
             out[r, :] = d
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)
 def working_level(coarse, g, scale, sos, state, mix, out, C, mit_edges, threads):
     """The fused last step at the working level, one pass per row.
 
