@@ -121,7 +121,9 @@ def ycbcr_matrix(matrix: str = "bt601", full_range: bool = False) -> tuple[np.nd
     kr, kb = YCBCR_LUMA[matrix]
     kg = 1.0 - kr - kb
     y = np.array([kr, kg, kb])
-    m = np.stack([y, (np.array([0.0, 0.0, 1.0]) - y) / (2 * (1 - kb)), (np.array([1.0, 0.0, 0.0]) - y) / (2 * (1 - kr))])
+    m = np.stack(
+        [y, (np.array([0.0, 0.0, 1.0]) - y) / (2 * (1 - kb)), (np.array([1.0, 0.0, 0.0]) - y) / (2 * (1 - kr))]
+    )
     if full_range:
         return m, np.array([0.0, 128.0, 128.0])
     return m * np.array([[219.0 / 255.0], [224.0 / 255.0], [224.0 / 255.0]]), np.array([16.0, 128.0, 128.0])

@@ -182,12 +182,7 @@ def planar_path(reader: VideoReader, params: MagnifyParams, dst, codec: str | No
     """
     suffix = Path(dst).suffix.lower()
     h264 = codec == "libx264" or (codec is None and suffix not in (".mkv", ".npy"))
-    return (
-        reader.info.yuv is not None
-        and h264
-        and params.compat is None
-        and not (side_by_side and reader.width % 2)
-    )
+    return reader.info.yuv is not None and h264 and params.compat is None and not (side_by_side and reader.width % 2)
 
 
 def _check_frame(src, index: int, frame, out) -> None:

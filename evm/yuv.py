@@ -35,12 +35,14 @@ RGB channel.  docs/method.md gives the measured distance (PSNR) on the sample cl
 from __future__ import annotations
 
 from collections.abc import Sequence
+
 import numpy as np
 
 from . import _kernels
 from .color import YUVFormat, ycbcr_matrix
 from .magnify import Magnifier
 from .pyramid import _rows
+
 
 def plane_shapes(height: int, width: int) -> tuple[tuple[int, int], tuple[int, int]]:
     """Shapes of the luma plane and of each chroma plane of a 4:2:0 frame (odd sizes round up)."""
@@ -123,7 +125,6 @@ class _PlanarLinear(Magnifier):
             np.copyto(dst, src)
 
 
-
 def _clip(color: YUVFormat, out) -> None:
     if color.full_range:
         return  # the kernels round and clip to 0..255
@@ -166,8 +167,9 @@ class _PlanarLuma:
         np.copyto(out[2], frame[2])
 
 
-def planar_magnifier(size: Sequence[int], fps: float, alpha: float, low: float, high: float, *,
-                     color: YUVFormat = YUVFormat(), **kwargs):  # fmt: skip
+def planar_magnifier(
+    size: Sequence[int], fps: float, alpha: float, low: float, high: float, *, color: YUVFormat | None = None, **kwargs
+):
     """A streaming magnifier of 8-bit Y'CbCr 4:2:0 frames given as planes.
 
     Parameters
@@ -176,8 +178,9 @@ def planar_magnifier(size: Sequence[int], fps: float, alpha: float, low: float, 
         Luma size in pixels (odd sizes allowed: the chroma planes are ``ceil(H/2) x ceil(W/2)``).
     fps, alpha, low, high, **kwargs
         As :class:`evm.magnify.Magnifier` (``threads`` included), except ``compat`` (RGB only).
-    color : YUVFormat
-        Matrix and range of the planes (:meth:`YUVFormat.from_frame` reads them from a frame).
+    color : YUVFormat or None
+        Matrix and range of the planes (:meth:`YUVFormat.from_frame` reads them from a frame);
+        None: BT.601, limited range.
 
     Returns
     -------
@@ -198,6 +201,7 @@ def planar_magnifier(size: Sequence[int], fps: float, alpha: float, low: float, 
     >>> int(out[0].max()), int(out[1].min())
     (128, 128)
     """
+    color = YUVFormat() if color is None else color
     if kwargs.get("pyramid") == "riesz":
         return _PlanarLuma(size, fps, alpha, low, high, color=color, **kwargs)
     return _PlanarLinear(size, fps, alpha, low, high, color=color, **kwargs)

@@ -182,7 +182,9 @@ def test_errors(call, match):
         call()
 
 
-@pytest.mark.parametrize("low, high, fps", [(0.4, 3.0, 30.0), (0.83, 1.0, 30.0), (72.0, 92.0, 600.0), (0.05, 14.9, 30.0)])
+@pytest.mark.parametrize(
+    "low, high, fps", [(0.4, 3.0, 30.0), (0.83, 1.0, 30.0), (72.0, 92.0, 600.0), (0.05, 14.9, 30.0)]
+)
 def test_closed_form_designs_equal_scipy(low, high, fps):
     from evm.temporal import _bandpass1, _lowpass1, sos_steady_state
 

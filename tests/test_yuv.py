@@ -26,7 +26,11 @@ from evm.presets import MagnifyParams
 from evm.yuv import empty_planes, planar_magnifier, rgb_to_ycbcr_planes, ycbcr_to_rgb_planes
 
 FPS = 30.0
-BT601_FULL, BT601_TV, BT709_TV = YUVFormat("bt601", True, 5, 2), YUVFormat("bt601", False, 6, 1), YUVFormat("bt709", False, 1, 1)
+BT601_FULL, BT601_TV, BT709_TV = (
+    YUVFormat("bt601", True, 5, 2),
+    YUVFormat("bt601", False, 6, 1),
+    YUVFormat("bt709", False, 1, 1),
+)
 
 
 @pytest.fixture(scope="module")
@@ -40,8 +44,10 @@ def colour_clip():
     for t in range(T):
         shift = 0.6 * np.sin(2 * np.pi * 1.5 * t / FPS)
         xs = x - shift
-        channels = [128 + 45 * np.sin(2 * np.pi * xs / (24 + 4 * c) + phases[c, 0]) * np.cos(2 * np.pi * y / 34 + phases[c, 1])
-                    for c in range(3)]  # fmt: skip
+        channels = [
+            128 + 45 * np.sin(2 * np.pi * xs / (24 + 4 * c) + phases[c, 0]) * np.cos(2 * np.pi * y / 34 + phases[c, 1])
+            for c in range(3)
+        ]
         frames.append(np.stack(channels, -1))
     return np.stack(frames)
 
@@ -85,7 +91,9 @@ def test_ycbcr_matrices_standard_values():
                          ids=["laplacian", "gaussian"])  # fmt: skip
 def test_planar_path_equals_rgb_path_within_tolerance(colour_clip, color, params):
     ours, ref = run_both(colour_clip, color, **params)
-    magnified = max(np.abs(o[0].astype(int) - rgb_to_ycbcr_planes(f, color)[0]).max() for o, f in zip(ours, colour_clip))
+    magnified = max(
+        np.abs(o[0].astype(int) - rgb_to_ycbcr_planes(f, color)[0]).max() for o, f in zip(ours, colour_clip)
+    )
     assert magnified >= 6  # the comparison is about a visible change
     for p in range(3):
         a, b = np.stack([o[p] for o in ours]), np.stack([r[p] for r in ref])
