@@ -126,28 +126,34 @@ def _down_rows(src, dst, C, first, stop, mix, dst_c):
     ``mix`` (dst_c, C) is applied per pixel after reducing when ``dst_c > 0`` and
     mix.size > 0 (channel conversion on the coarse grid); otherwise dst has C channels.
     """
-    H = src.shape[0]
     W = src.shape[1] // C
-    w = (W + 1) // 2
     row = np.empty((W + 4) * C, np.float32)
-    red = np.empty(w * C, np.float32)
+    red = np.empty(((W + 1) // 2) * C, np.float32)
     use_mix = mix.shape[0] > 0
     for i in range(np.int64(first), np.int64(stop)):
-        _vblur(
-            src[_reflect101(2 * i - 2, H)],
-            src[_reflect101(2 * i - 1, H)],
-            src[2 * i],
-            src[_reflect101(2 * i + 1, H)],
-            src[_reflect101(2 * i + 2, H)],
-            row,
-            2 * C,
-        )
-        _pad2(row, W, C)
         if not use_mix:
-            _hdown(row, dst[i], w, C)
+            _reduce_row(src, i, C, row, dst[i])
             continue
-        _hdown(row, red, w, C)
+        _reduce_row(src, i, C, row, red)
         _mix_row(red, dst[i], mix)
+
+
+@njit(cache=True)
+def _reduce_row(src, i, C, row, out):
+    """out = row ``i`` of reduce(src) (ceil(W/2) pixels); src (H, W*C) of any numeric dtype."""
+    H = src.shape[0]
+    W = src.shape[1] // C
+    _vblur(
+        src[_reflect101(2 * i - 2, H)],
+        src[_reflect101(2 * i - 1, H)],
+        src[2 * i],
+        src[_reflect101(2 * i + 1, H)],
+        src[_reflect101(2 * i + 2, H)],
+        row,
+        2 * C,
+    )
+    _pad2(row, W, C)
+    _hdown(row, out, (W + 1) // 2, C)
 
 
 @njit(parallel=True, cache=True, nogil=True)
@@ -182,25 +188,13 @@ def down_mix(src, dst, C, mix, threads):
 
 @njit(cache=True)
 def _down_yuv_rows(y, u, v, mix, offset, dst, first, stop):
-    W = y.shape[1]
-    w = (W + 1) // 2
+    w = (y.shape[1] + 1) // 2
     co = mix.shape[0]
-    H = y.shape[0]
-    row = np.empty(W + 4, np.float32)
+    row = np.empty(y.shape[1] + 4, np.float32)
     red = np.empty(w, np.float32)
     o0, o1, o2 = offset[0], offset[1], offset[2]
     for i in range(np.int64(first), np.int64(stop)):
-        _vblur(
-            y[_reflect101(2 * i - 2, H)],
-            y[_reflect101(2 * i - 1, H)],
-            y[2 * i],
-            y[_reflect101(2 * i + 1, H)],
-            y[_reflect101(2 * i + 2, H)],
-            row,
-            2,
-        )
-        _pad2(row, W, 1)
-        _hdown(row, red, w, 1)
+        _reduce_row(y, i, 1, row, red)
         ur, vr, d = u[i], v[i], dst[i]
         for x in range(w):
             a = red[x] - o0
