@@ -192,35 +192,10 @@ def to_planes(rgb, color):
 # -- the report -------------------------------------------------------------------------------
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--clips", nargs="+", default=["baby", "wrist", "face", "face2", "guitar"])
-    parser.add_argument("--presets", nargs="+", default=["medium", "veryfast"])
-    parser.add_argument("--crf", type=int, default=18)
-    parser.add_argument("--no-rgb", action="store_true", help="Skip the RGB path comparison runs.")
-    parser.add_argument("--psnr", action="store_true", help="Planar vs RGB path PSNR per plane (first --psnr-frames).")
-    parser.add_argument("--psnr-frames", type=int, default=150)
-    parser.add_argument("--long", action="store_true", help="Peak memory on a generated 1080p clip (slow).")
-    parser.add_argument("--long-minutes", type=float, default=10.0)
-    parser.add_argument("--repeat", type=int, default=1, help="Runs per command, the fastest kept (shared machines).")
-    parser.add_argument("--out", type=Path, default=Path("/tmp/evm-bench"))
-    args = parser.parse_args()
-    global REPEAT
-    REPEAT = max(1, args.repeat)
-    args.out.mkdir(parents=True, exist_ok=True)
-    os.environ["PYTHONPATH"] = str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")
-    evm = [sys.executable, "-c", "from cli.evm_cli import main; main()"]
-    subprocess.run([*evm, "demo", "-o", args.out / "demo", "--overwrite"], check=True, capture_output=True)  # warm
-    ff = ffmpeg_exe()
-    clips = [VIDEOS / f"{name}.mp4" for name in args.clips if (VIDEOS / f"{name}.mp4").exists()]
-    if not clips and not args.long:
-        print(f"skipped: no sample clips in {VIDEOS}")
-        return
-
+def print_clip_table(args, clips: list[Path], evm: list[str], ff: str | None) -> None:
+    """The main table: one row per clip and preset, then the targets of issue 15."""
     from evm.io import probe
 
-    print(f"# evm magnify vs transcode: libx264 crf {args.crf}, {os.cpu_count()} CPUs; seconds are wall time "
-          "of a fresh process; MB: its peak RSS")  # fmt: skip
     print()
     print("| clip | size | frames | preset | decode | ffmpeg in | transcode in | transcode out | evm | evm rgb | "
           "evm fps | evm / transcode out | evm / transcode in | overhead ms/frame | evm MB | evm rgb MB | "
@@ -262,6 +237,35 @@ def main() -> None:
         for line in verdicts:
             print(f"* {line}")
 
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clips", nargs="+", default=["baby", "wrist", "face", "face2", "guitar"])
+    parser.add_argument("--presets", nargs="+", default=["medium", "veryfast"])
+    parser.add_argument("--crf", type=int, default=18)
+    parser.add_argument("--no-rgb", action="store_true", help="Skip the RGB path comparison runs.")
+    parser.add_argument("--psnr", action="store_true", help="Planar vs RGB path PSNR per plane (first --psnr-frames).")
+    parser.add_argument("--psnr-frames", type=int, default=150)
+    parser.add_argument("--long", action="store_true", help="Peak memory on a generated 1080p clip (slow).")
+    parser.add_argument("--long-minutes", type=float, default=10.0)
+    parser.add_argument("--repeat", type=int, default=1, help="Runs per command, the fastest kept (shared machines).")
+    parser.add_argument("--out", type=Path, default=Path("/tmp/evm-bench"))
+    args = parser.parse_args()
+    global REPEAT
+    REPEAT = max(1, args.repeat)
+    args.out.mkdir(parents=True, exist_ok=True)
+    os.environ["PYTHONPATH"] = str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")
+    evm = [sys.executable, "-c", "from cli.evm_cli import main; main()"]
+    subprocess.run([*evm, "demo", "-o", args.out / "demo", "--overwrite"], check=True, capture_output=True)  # warm
+    ff = ffmpeg_exe()
+    clips = [VIDEOS / f"{name}.mp4" for name in args.clips if (VIDEOS / f"{name}.mp4").exists()]
+    if not clips and not args.long:
+        print(f"skipped: no sample clips in {VIDEOS}")
+        return
+    print(f"# evm magnify vs transcode: libx264 crf {args.crf}, {os.cpu_count()} CPUs; seconds are wall time "
+          "of a fresh process; MB: its peak RSS")  # fmt: skip
+    if clips:
+        print_clip_table(args, clips, evm, ff)
     if args.psnr and clips:
         print()
         print(f"| clip | planar vs RGB path, first {args.psnr_frames} frames: PSNR Y dB | Cb dB | Cr dB | "

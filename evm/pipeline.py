@@ -86,6 +86,14 @@ def magnify_file(
     -------
     MagnifyResult
 
+    Notes
+    -----
+    An 8-bit 4:2:0 input written to H.264 is magnified in its decoded Y'CbCr planes
+    (:func:`planar_path`, :mod:`evm.yuv`) and the output carries the input's colour tags;
+    otherwise frames go through RGB.  Decoding, magnifying and encoding run concurrently
+    (:data:`DECODE_AHEAD` and :data:`ENCODE_BEHIND` frames apart); memory does not grow with the
+    clip's length except with ``temporal="ideal"``.
+
     Raises
     ------
     VideoError, ValueError
