@@ -268,3 +268,27 @@ def test_write_behind_order_errors_and_abort():
         release.set()
         raise KeyboardInterrupt
     assert not any(t.name == "evm-write-behind" for t in threading.enumerate())
+
+
+@pytest.mark.parametrize("pyramid", ["laplacian", "riesz"])
+def test_file_ideal_filter_two_passes_on_planes(tmp_path, colour_clip, pyramid):
+    """The ideal filter's two passes (analyse every frame, filter, render) on planes, linear and phase."""
+    from evm.temporal import ideal_bandpass
+
+    src = write_planar(tmp_path / "in.mp4", colour_clip, BT601_TV)
+    params = MagnifyParams(alpha=6, low=1.0, high=3.0, lambda_c=8, temporal="ideal", pyramid=pyramid)
+    magnify_file(src, tmp_path / "out.mp4", params, crf=0, audio=False)
+    H, W = colour_clip.shape[1:3]
+    m = planar_magnifier((H, W), FPS, color=BT601_TV, **params.as_kwargs())
+    frames = list(VideoReader(src).planes())
+    stack = np.empty((len(frames),) + m.delta_shape, np.float32)
+    for planes, delta in zip(frames, stack):
+        m._analyze(planes, delta)
+    ideal_bandpass(stack, FPS, 1.0, 3.0, out=stack)
+    changed = 0
+    for planes, delta, written in zip(frames, stack, VideoReader(tmp_path / "out.mp4").planes(), strict=True):
+        out = empty_planes(H, W)
+        m._render_delta(delta, planes, out)
+        assert all(np.array_equal(a, b) for a, b in zip(out, written))
+        changed += int(np.abs(out[0].astype(int) - planes[0]).max() > 1)
+    assert changed > len(frames) // 2
