@@ -18,7 +18,9 @@ reported.  Per sample clip (../shared/data/videos, skipped when absent) and x264
 * ``evm``: ``evm magnify`` (Laplacian + Butterworth defaults, no audio), and ``evm rgb``: the
   same through the RGB path (decode to RGB, magnify in YIQ, encode from RGB), for comparison;
 * ``overhead``: ``(evm - transcode out) / frames`` in ms per frame: what magnifying costs beyond
-  decoding and encoding what it writes.
+  decoding and encoding what it writes;
+* ``CPU s``: user + system seconds, all threads, of the transcode of evm's output, of evm and of
+  evm's RGB path: steadier than wall time on a machine others are using.
 
 The targets of issue 15 are checked at the end: ``evm / transcode out <= 1.2`` with medium,
 ``evm / transcode in <= 1.6`` with veryfast, faster than real time with veryfast, and peak RSS
@@ -40,27 +42,30 @@ sys.path.insert(0, str(ROOT))
 VIDEOS = ROOT.parent / "shared" / "data" / "videos"
 VIDMAG_WRIST_MB = 222  # vidmag's streaming mode on wrist.mp4, from issue 15
 
-# Run a command and report its wall time and peak RSS (of the child, not inherited over fork).
+# Run a command and report its wall time, peak RSS and CPU time (of the child, not inherited over fork).
 _PEAK = (
     "import resource, subprocess, sys, time; t = time.perf_counter(); "
     "subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL); "
-    "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)"
+    "r = resource.getrusage(resource.RUSAGE_CHILDREN); "
+    "print(time.perf_counter() - t, r.ru_maxrss / 1024, r.ru_utime + r.ru_stime)"
 )
+CPU: dict[str, float] = {}  # CPU seconds of the last timed command, by label
 
 
 REPEAT = 1  # runs per command; the fastest is kept (set by --repeat)
 
 
-def timed(cmd: list[str]) -> tuple[float, float]:
-    """Wall seconds (the fastest of REPEAT runs) and peak RSS (MB) of ``cmd`` in a child process."""
-    best = (float("inf"), 0.0)
+def timed(cmd: list[str], label: str = "") -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of ``cmd`` in a child process, the fastest of REPEAT runs;
+    its CPU seconds (user + system, all threads) go to ``CPU[label]``."""
+    best = (float("inf"), 0.0, 0.0)
     for _ in range(REPEAT):
         out = subprocess.run([sys.executable, "-c", _PEAK, *map(str, cmd)], capture_output=True, text=True)
         if out.returncode != 0:
             raise RuntimeError(f"{cmd[:3]} failed: {out.stderr.strip()[-800:]}")
-        seconds, rss = map(float, out.stdout.split())
-        best = min(best, (seconds, rss))
-    return best
+        best = min(best, tuple(map(float, out.stdout.split())))
+    CPU[label] = best[2]
+    return best[0], best[1]
 
 
 def me(*args) -> list[str]:
@@ -199,8 +204,8 @@ def print_clip_table(args, clips: list[Path], evm: list[str], ff: str | None) ->
     print()
     print("| clip | size | frames | preset | decode | ffmpeg in | transcode in | transcode out | evm | evm rgb | "
           "evm fps | evm / transcode out | evm / transcode in | overhead ms/frame | evm MB | evm rgb MB | "
-          "transcode out MB |")  # fmt: skip
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "transcode out MB | CPU s: transcode out, evm, evm rgb |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     verdicts = []
     for src in clips:
         info = probe(src)
@@ -214,16 +219,16 @@ def print_clip_table(args, clips: list[Path], evm: list[str], ff: str | None) ->
                 t_ff, _ = timed([*cmd, "-preset", preset, "-pix_fmt", "yuv420p", args.out / f"{name}-ffmpeg.mp4"])
             t_in, _ = timed(me("--transcode", src, args.out / f"{name}-tc.mp4", preset, args.crf))
             t_evm, rss = timed([*evm, "magnify", src, "-o", out, "--overwrite", "-q", "--no-audio",
-                                "--crf", args.crf, "--encoder-preset", preset])  # fmt: skip
-            t_out, rss_out = timed(me("--transcode", out, args.out / f"{name}-tc-out.mp4", preset, args.crf))
-            t_rgb, rss_rgb = (float("nan"), float("nan"))
+                                "--crf", args.crf, "--encoder-preset", preset], "evm")  # fmt: skip
+            t_out, rss_out = timed(me("--transcode", out, args.out / f"{name}-tc-out.mp4", preset, args.crf), "out")
+            t_rgb, rss_rgb, CPU["rgb"] = (float("nan"), float("nan"), float("nan"))
             if not args.no_rgb:
-                t_rgb, rss_rgb = timed(me("--rgb", src, args.out / f"{name}-rgb.mp4", preset, args.crf))
+                t_rgb, rss_rgb = timed(me("--rgb", src, args.out / f"{name}-rgb.mp4", preset, args.crf), "rgb")
             n = info.frames
             print(f"| {name} | {info.width}x{info.height} | {n} | {preset} | {t_dec:.2f} | {t_ff:.2f} | {t_in:.2f} | "
                   f"{t_out:.2f} | {t_evm:.2f} | {t_rgb:.2f} | {n / t_evm:.0f} | {t_evm / t_out:.2f} | "
                   f"{t_evm / t_in:.2f} | {1000 * (t_evm - t_out) / n:.1f} | {rss:.0f} | {rss_rgb:.0f} | "
-                  f"{rss_out:.0f} |")  # fmt: skip
+                  f"{rss_out:.0f} | {CPU['out']:.1f}, {CPU['evm']:.1f}, {CPU['rgb']:.1f} |")  # fmt: skip
             if preset == "medium":
                 verdicts.append(f"{name} medium: evm / transcode out = {t_evm / t_out:.2f} (target <= 1.2)")
             if preset == "veryfast":
