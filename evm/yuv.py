@@ -58,8 +58,7 @@ def empty_planes(height: int, width: int) -> tuple[np.ndarray, np.ndarray, np.nd
 def _snap(m: np.ndarray) -> np.ndarray:
     # float64 rounding noise (~1e-17) of the matrix products becomes exact zeros, so that chroma
     # that is exactly neutral contributes exactly nothing.
-    m = np.where(np.abs(m) < 1e-12, 0.0, m)
-    return np.ascontiguousarray(m, dtype=np.float32)
+    return np.where(np.abs(m) < 1e-12, 0.0, m)
 
 
 def _check_planes(planes, shapes, what: str) -> None:
@@ -91,7 +90,7 @@ class _PlanarLinear(Magnifier):
     def _colour_mixes(self, C: int) -> tuple[np.ndarray, np.ndarray]:
         mix_in, mix_out = super()._colour_mixes(C)
         M = self._ycbcr
-        return _snap(mix_in @ np.linalg.inv(M)).astype(np.float64), _snap(M @ mix_out).astype(np.float64)
+        return _snap(mix_in @ np.linalg.inv(M)), _snap(M @ mix_out)
 
     def _check_buffers(self, frame, delta=None, out=None) -> None:
         _check_planes(frame, self._shapes_yuv, "frame")
