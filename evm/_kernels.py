@@ -7,6 +7,9 @@ public wrappers in :mod:`evm.pyramid`, :mod:`evm.temporal` and
 :mod:`evm.magnify` validate shapes and dtypes; these kernels trust their
 arguments.
 
+The entry points release the GIL (``nogil=True``): decoding and encoding threads (PyAV)
+keep running while a frame is magnified.
+
 Convention (edges and sizes), identical to matlabPyrTools with the ``binom5``
 filter and ``reflect1`` edges (pyrtools' ``LaplacianPyramid``), but with the
 filter normalised to unit sum so that every level keeps image units:
@@ -123,31 +126,37 @@ def _down_rows(src, dst, C, first, stop, mix, dst_c):
     ``mix`` (dst_c, C) is applied per pixel after reducing when ``dst_c > 0`` and
     mix.size > 0 (channel conversion on the coarse grid); otherwise dst has C channels.
     """
-    H = src.shape[0]
     W = src.shape[1] // C
-    w = (W + 1) // 2
     row = np.empty((W + 4) * C, np.float32)
-    red = np.empty(w * C, np.float32)
+    red = np.empty(((W + 1) // 2) * C, np.float32)
     use_mix = mix.shape[0] > 0
     for i in range(np.int64(first), np.int64(stop)):
-        _vblur(
-            src[_reflect101(2 * i - 2, H)],
-            src[_reflect101(2 * i - 1, H)],
-            src[2 * i],
-            src[_reflect101(2 * i + 1, H)],
-            src[_reflect101(2 * i + 2, H)],
-            row,
-            2 * C,
-        )
-        _pad2(row, W, C)
         if not use_mix:
-            _hdown(row, dst[i], w, C)
+            _reduce_row(src, i, C, row, dst[i])
             continue
-        _hdown(row, red, w, C)
+        _reduce_row(src, i, C, row, red)
         _mix_row(red, dst[i], mix)
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True)
+def _reduce_row(src, i, C, row, out):
+    """out = row ``i`` of reduce(src) (ceil(W/2) pixels); src (H, W*C) of any numeric dtype."""
+    H = src.shape[0]
+    W = src.shape[1] // C
+    _vblur(
+        src[_reflect101(2 * i - 2, H)],
+        src[_reflect101(2 * i - 1, H)],
+        src[2 * i],
+        src[_reflect101(2 * i + 1, H)],
+        src[_reflect101(2 * i + 2, H)],
+        row,
+        2 * C,
+    )
+    _pad2(row, W, C)
+    _hdown(row, out, (W + 1) // 2, C)
+
+
+@njit(parallel=True, cache=True, nogil=True)
 def down(src, dst, C, threads):
     """``dst = pyrDown(src)``; src (H, W*C) float32, dst (ceil(H/2), ceil(W/2)*C) float32."""
     h = dst.shape[0]
@@ -160,7 +169,7 @@ def down(src, dst, C, threads):
         _down_rows(src, dst, C, k * h // n, (k + 1) * h // n, nomix, C)
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)
 def down_mix(src, dst, C, mix, threads):
     """Reduce a frame (any numeric dtype, (H, W*C)) and convert channels with ``mix`` (Co, C).
 
@@ -175,6 +184,42 @@ def down_mix(src, dst, C, mix, threads):
         return
     for k in prange(n):
         _down_rows(src, dst, C, k * h // n, (k + 1) * h // n, mix, co)
+
+
+@njit(cache=True)
+def _down_yuv_rows(y, u, v, mix, offset, dst, first, stop):
+    w = (y.shape[1] + 1) // 2
+    co = mix.shape[0]
+    row = np.empty(y.shape[1] + 4, np.float32)
+    red = np.empty(w, np.float32)
+    o0, o1, o2 = offset[0], offset[1], offset[2]
+    for i in range(np.int64(first), np.int64(stop)):
+        _reduce_row(y, i, 1, row, red)
+        ur, vr, d = u[i], v[i], dst[i]
+        for x in range(w):
+            a = red[x] - o0
+            b = np.float32(ur[x]) - o1
+            c = np.float32(vr[x]) - o2
+            for o in range(co):
+                d[x * co + o] = mix[o, 0] * a + mix[o, 1] * b + mix[o, 2] * c
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def down_yuv(y, u, v, mix, offset, dst, threads):
+    """Level 1 of a Y'CbCr 4:2:0 frame in the analysed channels: luma reduced, chroma as it is.
+
+    ``dst[i, j] = mix @ (reduce(y)[i, j] - offset[0], u[i, j] - offset[1], v[i, j] - offset[2])``.
+    ``y`` (H, W) uint8; ``u``, ``v`` (ceil(H/2), ceil(W/2)) uint8, the chroma planes, which sit
+    on level 1's grid already; ``mix`` (Co, 3) and ``offset`` (3,) float32; dst
+    (ceil(H/2), ceil(W/2)*Co) float32.
+    """
+    h = dst.shape[0]
+    n = _chunks(h, dst.shape[1], threads)
+    if n == 1:
+        _down_yuv_rows(y, u, v, mix, offset, dst, 0, h)
+        return
+    for k in prange(n):
+        _down_yuv_rows(y, u, v, mix, offset, dst, k * h // n, (k + 1) * h // n)
 
 
 # -- expand ------------------------------------------------------------------------------------
@@ -228,6 +273,13 @@ def _hup(row, q, p, C, out, mit_edges):
                 right = row[a + 6 + c]
                 out[o + c] = _U1 * (left + right) + _U6 * mid
                 out[o + 3 + c] = _HALF * (mid + right)
+    elif C == 1:  # the luma plane: the same sums as below, with the channel loop unrolled
+        for j in range(pairs):
+            left = row[j]
+            mid = row[j + 1]
+            right = row[j + 2]
+            out[2 * j] = _U1 * (left + right) + _U6 * mid
+            out[2 * j + 1] = _HALF * (mid + right)
     else:
         for j in range(pairs):
             a = C * j
@@ -270,7 +322,7 @@ def _up_rows(src, dst, C, first, stop, add, scale, mit_edges):
                 out[x] += scale * a[x]
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)
 def up(src, dst, C, mit_edges, threads):
     """``dst = expand(src)``; src (m, q*C), dst (n, p*C) float32 with ceil(n/2)=m, ceil(p/2)=q."""
     n = dst.shape[0]
@@ -283,7 +335,7 @@ def up(src, dst, C, mit_edges, threads):
         _up_rows(src, dst, C, k * n // k_n, (k + 1) * n // k_n, noadd, _ZERO, mit_edges)
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)
 def up_add(src, dst, C, add, scale, mit_edges, threads):
     """``dst = expand(src) + scale * add``; add has dst's shape."""
     n = dst.shape[0]
@@ -341,7 +393,7 @@ def _render_rows(delta, frame, out, C, first, stop, hue_preserving, mit_edges, f
             _store_clip(values, frame[r], out[r])
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)
 def up_add_u8(delta, frame, out, C, hue_preserving, mit_edges, threads):
     """``out = round(frame + expand(delta))`` as uint8.
 
@@ -358,7 +410,7 @@ def up_add_u8(delta, frame, out, C, hue_preserving, mit_edges, threads):
         _render_rows(delta, frame, out, C, k * n // k_n, (k + 1) * n // k_n, hue_preserving, mit_edges, False)
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)
 def add_u8(delta, frame, out, C, hue_preserving, threads):
     """``out = round(frame + delta)`` for a full-size float32 delta (see ``up_add_u8``)."""
     n = frame.shape[0]
@@ -407,7 +459,7 @@ def _mix_row(src, dst, mix):
                 dst[i * Co + o] = acc
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def mix_channels(src, mix, dst):
     """``dst[p, o] = sum_c mix[o, c] * src[p, c]``; src (P*Ci,), dst (P*Co,) float32."""
     _mix_row(src, dst, mix)
@@ -428,7 +480,7 @@ def _sos_range(x, sos, state, y, lo, hi):
             y[p] = out
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)
 def sos_step(x, sos, state, y, threads):
     """One time step of a cascade of biquads (scipy ``sosfilt``, transposed direct form II).
 
@@ -444,7 +496,7 @@ def sos_step(x, sos, state, y, threads):
         _sos_range(x, sos, state, y, k * P // k_n, (k + 1) * P // k_n)
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)
 def sos_block(x, sos, state, y, threads):
     """``sos_step`` over a block: x, y (T, P) float32 (may alias); time is the outer axis."""
     T, P = x.shape
@@ -496,7 +548,7 @@ def _stage_rows(coarse, g, scale, sos, state, mix, out, C, mit_edges, first, sto
             out[r, :] = d
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)
 def working_level(coarse, g, scale, sos, state, mix, out, C, mit_edges, threads):
     """The fused last step at the working level, one pass per row.
 

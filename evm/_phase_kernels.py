@@ -213,7 +213,7 @@ def _analyze_rows(g, frame, mix, coarse, prev, acc, sos, state, given, fields, f
             f1[:] = fs
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)
 def analyze_level(g, frame, mix, coarse, prev, acc, sos, state, given, fields, first, mode, blur, threads):
     """The per-coefficient analysis of one level for one frame (see the module docstring).
 
@@ -329,7 +329,7 @@ def _synth_rows(fields, prev, weights, alpha, below, frame, out, C, lo, hi):
             out[r, :] = coarse_row
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)
 def synthesize_level(fields, prev, weights, alpha, below, frame, out, C, threads):
     """Smooth, shift and collapse one level (see the module docstring).
 

@@ -5,6 +5,7 @@ Y carries luminance; I and Q carry chroma, which EVM attenuates separately.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -76,3 +77,105 @@ def yiq_to_rgb(yiq: np.ndarray, *, compat: Literal["mit"] | None = None) -> np.n
         peak = rgb.max(axis=-1, keepdims=True)
         rgb = np.where(peak > 1, rgb / np.maximum(peak, 1), rgb).astype(np.float32)
     return rgb
+
+
+# -- Y'CbCr (the planes of a decoded video) ------------------------------------------------------
+
+#: Luma weights (Kr, Kb) of the Y'CbCr matrices a video stream can name (Kg = 1 - Kr - Kb).
+YCBCR_LUMA = {
+    "bt601": (0.299, 0.114),  # BT.470BG / SMPTE 170M: the luma row of YIQ
+    "bt709": (0.2126, 0.0722),
+    "bt2020": (0.2627, 0.0593),
+    "smpte240m": (0.212, 0.087),
+    "fcc": (0.30, 0.11),
+}
+
+
+def ycbcr_matrix(matrix: str = "bt601", full_range: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """The 8-bit Y'CbCr encoding of RGB as an affine map: ``code = M @ rgb + offset``.
+
+    Parameters
+    ----------
+    matrix : {"bt601", "bt709", "bt2020", "smpte240m", "fcc"}
+        Luma weights (:data:`YCBCR_LUMA`); chroma is ``Cb = (B - Y) / (2 (1 - Kb))``,
+        ``Cr = (R - Y) / (2 (1 - Kr))``.
+    full_range : bool
+        ``True``: Y' in 0..255, chroma 128 +- 127.5 ("JPEG" range); ``False``: Y' in
+        16..235, chroma in 16..240 ("MPEG"/TV range, what video streams usually carry).
+
+    Returns
+    -------
+    M : ndarray, float64, (3, 3)
+        Rows Y', Cb, Cr; columns R, G, B in 0..255 units.
+    offset : ndarray, float64, (3,)
+        ``(0, 128, 128)`` full range, ``(16, 128, 128)`` limited range.
+
+    Examples
+    --------
+    >>> M, off = ycbcr_matrix("bt601", full_range=True)
+    >>> (M @ [255.0, 255.0, 255.0] + off).round(6).tolist()
+    [255.0, 128.0, 128.0]
+    """
+    if matrix not in YCBCR_LUMA:
+        raise ValueError(f"matrix must be one of {', '.join(YCBCR_LUMA)}, got {matrix!r}")
+    kr, kb = YCBCR_LUMA[matrix]
+    kg = 1.0 - kr - kb
+    y = np.array([kr, kg, kb])
+    m = np.stack(
+        [y, (np.array([0.0, 0.0, 1.0]) - y) / (2 * (1 - kb)), (np.array([1.0, 0.0, 0.0]) - y) / (2 * (1 - kr))]
+    )
+    if full_range:
+        return m, np.array([0.0, 128.0, 128.0])
+    return m * np.array([[219.0 / 255.0], [224.0 / 255.0], [224.0 / 255.0]]), np.array([16.0, 128.0, 128.0])
+
+
+#: FFmpeg's ``AVColorSpace`` codes and the matrix each names; unspecified (2) and reserved (3) are
+#: read as BT.601, as FFmpeg's converter (and so the RGB path) does.
+AV_COLORSPACES = {1: "bt709", 2: "bt601", 3: "bt601", 4: "fcc", 5: "bt601", 6: "bt601", 7: "smpte240m",
+                  9: "bt2020", 10: "bt2020"}  # fmt: skip
+#: Decoded pixel formats the planes are taken from as they are (8-bit 4:2:0; ``yuvj420p`` is full range).
+PLANAR_FORMATS = ("yuv420p", "yuvj420p")
+
+
+@dataclass(frozen=True)
+class YUVFormat:
+    """How a stream's 8-bit Y'CbCr planes encode colour, and its tags to copy to the output.
+
+    Attributes
+    ----------
+    matrix : str
+        A key of :data:`evm.color.YCBCR_LUMA`.
+    full_range : bool
+        Full ("JPEG") range, else limited ("MPEG"/TV) range.
+    colorspace, color_range, color_primaries, color_trc : int
+        FFmpeg's codes as the stream carries them (2/0: unspecified), written to the output
+        unchanged so that players decode it as they decoded the input.
+    """
+
+    matrix: str = "bt601"
+    full_range: bool = False
+    colorspace: int = 2
+    color_range: int = 0
+    color_primaries: int = 2
+    color_trc: int = 2
+
+    def __post_init__(self) -> None:
+        if self.matrix not in YCBCR_LUMA:
+            raise ValueError(f"matrix must be one of {', '.join(YCBCR_LUMA)}, got {self.matrix!r}")
+
+    @classmethod
+    def from_frame(cls, frame) -> YUVFormat | None:
+        """The format of a decoded PyAV ``VideoFrame``; None when its planes are not 8-bit
+        Y'CbCr 4:2:0 in a matrix this module knows (such streams take the RGB path)."""
+        name = frame.format.name
+        matrix = AV_COLORSPACES.get(int(frame.colorspace))
+        if name not in PLANAR_FORMATS or matrix is None:
+            return None
+        full = name == "yuvj420p" or int(frame.color_range) == 2
+        return cls(matrix, full, int(frame.colorspace), int(frame.color_range), int(frame.color_primaries),
+                   int(frame.color_trc))  # fmt: skip
+
+    @property
+    def limits(self) -> tuple[int, int, int, int]:
+        """Nominal code range ``(luma low, luma high, chroma low, chroma high)``."""
+        return (0, 255, 0, 255) if self.full_range else (16, 235, 16, 240)

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from . import validation
+from .color import PLANAR_FORMATS, YUVFormat
 
 #: Containers and codecs the writer supports, by output suffix.
 LOSSLESS_SUFFIXES = (".mkv", ".npy")
@@ -51,6 +52,7 @@ class VideoInfo:
     pix_fmt: str
     variable_frame_rate: bool
     audio: str | None  # audio codec name, None without audio
+    yuv: YUVFormat | None = None  # matrix, range and tags of 8-bit 4:2:0 frames; None for other formats
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -97,6 +99,19 @@ def _rot_k(rotation: int | float | None) -> int:
     return int(round(float(rotation) / 90.0)) % 4
 
 
+def _plane(plane) -> np.ndarray:
+    """A view of one plane of a PyAV frame without its row padding."""
+    return np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)[: plane.height, : plane.width]
+
+
+def _resize(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Resize to (height, width): area interpolation when shrinking, bicubic when enlarging."""
+    import cv2
+
+    interp = cv2.INTER_AREA if image.shape[0] * image.shape[1] > size[0] * size[1] else cv2.INTER_CUBIC
+    return cv2.resize(np.ascontiguousarray(image), (size[1], size[0]), interpolation=interp)
+
+
 def probe(path: str | os.PathLike, *, check_timestamps: int = 120) -> VideoInfo:
     """Describe a video without decoding more than ``check_timestamps`` frames.
 
@@ -118,7 +133,7 @@ def probe(path: str | os.PathLike, *, check_timestamps: int = 120) -> VideoInfo:
         # Without a count in the header, the video packets are counted (no decoding): an estimate
         # from the duration is wrong when another stream (audio) is longer than the video.
         count_packets = frames <= 0
-        rotation, pts, decoded, packets = 0, [], False, 0
+        rotation, pts, decoded, packets, yuv = 0, [], False, 0, None
         try:
             # Timestamps come from the packets (no decoding); one frame is decoded, which proves the
             # stream decodes and carries the display rotation.
@@ -129,14 +144,14 @@ def probe(path: str | os.PathLike, *, check_timestamps: int = 120) -> VideoInfo:
                     pts.append(packet.pts)
                 if not decoded:
                     for frame in packet.decode():
-                        rotation = int(round(getattr(frame, "rotation", 0) or 0))
+                        rotation, yuv = int(round(getattr(frame, "rotation", 0) or 0)), YUVFormat.from_frame(frame)
                         decoded = True
                         break
                 if len(pts) >= check_timestamps and decoded and not count_packets:
                     break
             if not decoded:
                 for frame in stream.codec_context.decode(None):  # flush: a decoder with delay
-                    rotation = int(round(getattr(frame, "rotation", 0) or 0))
+                    rotation, yuv = int(round(getattr(frame, "rotation", 0) or 0)), YUVFormat.from_frame(frame)
                     decoded = True
                     break
         except Exception as exc:
@@ -165,6 +180,7 @@ def probe(path: str | os.PathLike, *, check_timestamps: int = 120) -> VideoInfo:
             pix_fmt=str(stream.codec_context.pix_fmt),
             variable_frame_rate=variable,
             audio=audio,
+            yuv=yuv,
         )
     finally:
         container.close()
@@ -261,34 +277,70 @@ class VideoReader:
             self._container = None
 
     def __iter__(self) -> Iterator[np.ndarray]:
-        import cv2
-
-        frames = self._frames()
         size = (self.height, self.width)
+
+        def rgb(frame, k: int) -> list[np.ndarray]:
+            image = frame.to_ndarray(format="rgb24")
+            if k:
+                image = np.rot90(image, k)
+            return [image if image.shape[:2] == size else _resize(image, size)]
+
+        for (image,) in self._converted(rgb):
+            yield image
+
+    def planes(self) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Iterate over the frames as 8-bit Y'CbCr 4:2:0 planes, as decoded (no conversion to RGB).
+
+        Yields ``(Y', Cb, Cr)``: C-contiguous uint8 arrays, the luma (H, W) and the chroma
+        (ceil(H/2), ceil(W/2)), display orientation and size as :meth:`__iter__`.  Their matrix
+        and range are ``info.yuv``.  Resizing (``scale``, a frame size changing midway) scales the
+        frame as a whole in FFmpeg (area when shrinking, bicubic when enlarging), which keeps the
+        chroma sited on the luma; a frame of another pixel format midway is converted to the first's.
+
+        Raises
+        ------
+        VideoError
+            The stream's frames are not 8-bit 4:2:0 (``info.yuv`` is None): read RGB instead.
+        """
+        if self.info.yuv is None:
+            raise VideoError(f"{self.path}: frames are {self.info.pix_fmt}, not 8-bit 4:2:0 Y'CbCr")
+        fmt = self.info.pix_fmt if self.info.pix_fmt in PLANAR_FORMATS else "yuv420p"
+
+        def planar(frame, k: int) -> list[np.ndarray]:
+            h, w = (self.width, self.height) if k % 2 else (self.height, self.width)  # before rotating
+            if frame.format.name != fmt or (frame.height, frame.width) != (h, w):
+                shrink = frame.height * frame.width > h * w
+                frame = frame.reformat(width=w, height=h, format=fmt, interpolation="AREA" if shrink else "BICUBIC")
+            planes = [_plane(p) for p in frame.planes[:3]]
+            return [np.rot90(p, k) for p in planes] if k else planes
+
+        for planes in self._converted(planar):
+            yield tuple(planes)
+
+    def _converted(self, convert) -> Iterator[list[np.ndarray]]:
+        """Decoded frames as contiguous arrays ``convert(frame, k)``, which rotates by ``k`` quarter
+        turns and resizes to the announced size; warns once when the stream's frame size changes."""
+        frames = self._frames()
         warned = False
         try:
             for index, frame in enumerate(frames):
+                k = _rot_k(getattr(frame, "rotation", 0))
+                native = (frame.width, frame.height) if k % 2 else (frame.height, frame.width)
+                if native != self._native_size and not warned:
+                    # As ffmpeg does: a stream whose frame size changes (concatenated captures,
+                    # broadcast streams) is scaled to the size announced at open.
+                    warnings.warn(
+                        f"{self.path}: frame size changes at frame {index} from "
+                        f"{self._native_size[1]}x{self._native_size[0]} to {native[1]}x{native[0]}; "
+                        f"scaling every frame to {self.width}x{self.height}",
+                        stacklevel=3,
+                    )
+                    warned = True
                 try:
-                    rgb = frame.to_ndarray(format="rgb24")
+                    images = convert(frame, k)
                 except Exception as exc:
                     raise VideoError(f"{self.path}: decoding failed ({_reason(exc)})") from None
-                k = _rot_k(getattr(frame, "rotation", 0))
-                if k:
-                    rgb = np.rot90(rgb, k)
-                if rgb.shape[:2] != size:
-                    if self.scale == 1.0 and rgb.shape[:2] != self._native_size and not warned:
-                        # As ffmpeg does: a stream whose frame size changes (concatenated captures,
-                        # broadcast streams) is scaled to the size announced at open.
-                        warnings.warn(
-                            f"{self.path}: frame size changes at frame {index} from "
-                            f"{self._native_size[1]}x{self._native_size[0]} to {rgb.shape[1]}x{rgb.shape[0]}; "
-                            f"scaling every frame to {self.width}x{self.height}",
-                            stacklevel=2,
-                        )
-                        warned = True
-                    interp = cv2.INTER_AREA if rgb.shape[0] * rgb.shape[1] > size[0] * size[1] else cv2.INTER_CUBIC
-                    rgb = cv2.resize(rgb, (self.width, self.height), interpolation=interp)
-                yield np.ascontiguousarray(rgb)
+                yield [np.ascontiguousarray(image) for image in images]
         finally:
             frames.close()  # closes the file when the caller stops early
 
@@ -384,6 +436,66 @@ def read_ahead(iterable, depth: int = 4) -> Iterator:
     finally:
         stop.set()
         worker.join(timeout=10)
+
+
+class WriteBehind:
+    """Call ``consume(item)`` for every :meth:`put` item in a background thread, ``depth`` items behind.
+
+    Encoding (FFmpeg releases the GIL) then overlaps with the producer's work.  An exception
+    from ``consume`` is re-raised in the producer by the next :meth:`put` or by :meth:`close`;
+    leaving the ``with`` block on an exception drops what is still queued.  An item must not be
+    modified after :meth:`put` until ``depth + 1`` more items have been put (a ring of
+    ``depth + 2`` buffers is safe to reuse).
+    """
+
+    def __init__(self, consume, depth: int = 2, name: str = "evm-write-behind") -> None:
+        self._consume = consume
+        self._items: queue.Queue = queue.Queue(maxsize=depth)
+        self._error: BaseException | None = None
+        self._drop = threading.Event()
+        self._end = object()
+        self._worker = threading.Thread(target=self._run, name=name, daemon=True)
+        self._worker.start()
+
+    def _run(self) -> None:
+        while True:
+            item = self._items.get()
+            if item is self._end:
+                return
+            if self._error is None and not self._drop.is_set():
+                try:
+                    self._consume(item)
+                except BaseException as exc:  # noqa: BLE001 - handed to the producer
+                    self._error = exc
+
+    def put(self, item) -> None:
+        """Queue one item (blocks while ``depth`` are waiting); raises the consumer's exception."""
+        while True:
+            if self._error is not None:
+                raise self._error
+            try:
+                self._items.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def close(self) -> None:
+        """Wait until every item is consumed; raises the consumer's exception."""
+        self._items.put(self._end)
+        self._worker.join()
+        if self._error is not None:
+            raise self._error
+
+    def __enter__(self) -> WriteBehind:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+            return
+        self._drop.set()
+        self._items.put(self._end)
+        self._worker.join()
 
 
 def read_video(path: str | os.PathLike, **kwargs) -> tuple[np.ndarray, float]:
@@ -507,6 +619,9 @@ class VideoWriter:
         ``audio_start`` / the written duration.
     overwrite : bool
         Replace an existing file.
+    yuv : YUVFormat or None
+        The matrix, range and colour tags of the planes given to :meth:`write_planes`
+        (libx264 only); the stream is tagged with them.  None: RGB frames (:meth:`write`).
 
     Notes
     -----
@@ -526,8 +641,10 @@ class VideoWriter:
         audio_from: str | os.PathLike | None = None,
         audio_start: float = 0.0,
         overwrite: bool = False,
+        yuv: YUVFormat | None = None,
     ) -> None:
         self.path = Path(path)
+        self.yuv = yuv
         self.deterministic = bool(deterministic)
         self.rate = Fraction(fps).limit_denominator(1_000_000)
         if self.rate <= 0:
@@ -573,6 +690,12 @@ class VideoWriter:
         if self.codec == "libx264":
             stream.pix_fmt = "yuv420p"
             stream.options = {"crf": str(self.crf), "preset": self.preset}
+            if self.yuv is not None:
+                cc = stream.codec_context
+                cc.colorspace, cc.color_range = self.yuv.colorspace, self.yuv.color_range
+                cc.color_primaries, cc.color_trc = self.yuv.color_primaries, self.yuv.color_trc
+                if self.yuv.full_range:
+                    cc.color_range = 2
             if self.deterministic:
                 stream.options["x264-params"] = "mbtree=0"
             stream.codec_context.thread_type = "FRAME"  # measured ~5% faster than PyAV's default here
@@ -606,14 +729,46 @@ class VideoWriter:
                     ((0, self._stream.height - frame.shape[0]), (0, self._stream.width - frame.shape[1]), (0, 0)),
                     mode="edge",
                 )
-            vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
-            vf.pts = self.frames_written
-            vf.time_base = 1 / self.rate
-            try:
-                self._container.mux(self._stream.encode(vf))
-            except Exception as exc:
-                raise VideoError(f"{self.path}: encoding failed ({_reason(exc)})") from None
-            self.frames_written += 1
+            self._encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24"))
+
+    def write_planes(self, planes: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
+        """Append one frame given as 8-bit Y'CbCr 4:2:0 planes in the writer's ``yuv`` format.
+
+        ``planes`` = (Y' (H, W), Cb, Cr (ceil(H/2), ceil(W/2))) uint8, handed to the encoder as
+        they are (libx264, yuv420p; an odd size gets one more luma row/column, the edge repeated).
+        """
+        if self.yuv is None or self.codec != "libx264" or self.npy:
+            raise VideoError(f"{self.path}: planes need the libx264 encoder and a YUVFormat (yuv=...)")
+        y, u, v = planes
+        h, w = y.shape
+        if self.shape is None:
+            self._start(h, w)
+        elif (h, w) != self.shape:
+            raise VideoError(f"frame size changed from {self.shape} to {(h, w)}")
+        if u.shape != v.shape or u.shape != ((h + 1) // 2, (w + 1) // 2):
+            raise VideoError(f"chroma planes {u.shape} and {v.shape} do not fit a {w}x{h} 4:2:0 frame")
+        import av
+
+        vf = av.VideoFrame(self._stream.width, self._stream.height, "yuv420p")
+        for source, plane in zip(planes, vf.planes):
+            dst = _plane(plane)
+            ph, pw = source.shape
+            dst[:ph, :pw] = source
+            if dst.shape[0] > ph:
+                dst[ph:, :pw] = source[-1]
+            if dst.shape[1] > pw:
+                dst[:, pw:] = dst[:, pw - 1 : pw]
+        vf.colorspace, vf.color_range = self._stream.codec_context.colorspace, self._stream.codec_context.color_range
+        self._encode(vf)
+
+    def _encode(self, vf) -> None:
+        vf.pts = self.frames_written
+        vf.time_base = 1 / self.rate
+        try:
+            self._container.mux(self._stream.encode(vf))
+        except Exception as exc:
+            raise VideoError(f"{self.path}: encoding failed ({_reason(exc)})") from None
+        self.frames_written += 1
 
     def close(self) -> None:
         """Finish the file and move it to its final name."""

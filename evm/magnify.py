@@ -228,15 +228,7 @@ class Magnifier:
         depth = self._last + (2 if pyramid == "laplacian" else 1)
         self._shapes = level_shapes(shape, depth)
 
-        # Channels analysed: gray, Y only (chroma attenuated to zero) or Y, I, Q.
-        if C == 1:
-            mix_in = np.ones((1, 1))
-            mix_out = np.ones((1, 1))
-        else:
-            analysed = 1 if self.chroma_attenuation == 0 else 3
-            chroma = np.array([1.0, self.chroma_attenuation, self.chroma_attenuation])[:analysed]
-            mix_in = RGB_TO_YIQ[:analysed]
-            mix_out = YIQ_TO_RGB[:, :analysed] * chroma[None, :]
+        mix_in, mix_out = self._colour_mixes(C)
         if pyramid == "gaussian":
             mix_out = mix_out * self.alpha  # one gain: fold it into the output matrix
         self._mix_in = np.ascontiguousarray(mix_in, dtype=np.float32)
@@ -269,6 +261,16 @@ class Magnifier:
         self._deltas: list[np.ndarray] = []
         self.frames_in = 0
 
+    def _colour_mixes(self, C: int) -> tuple[np.ndarray, np.ndarray]:
+        """Matrices from the frame's channels to the analysed ones (gray; Y only when the chroma is
+        attenuated to zero; or Y, I, Q) and from the analysed delta back to the frame's channels,
+        chroma attenuation included; float64, (analysed, C) and (C, analysed)."""
+        if C == 1:
+            return np.ones((1, 1)), np.ones((1, 1))
+        analysed = 1 if self.chroma_attenuation == 0 else 3
+        chroma = np.array([1.0, self.chroma_attenuation, self.chroma_attenuation])[:analysed]
+        return RGB_TO_YIQ[:analysed], YIQ_TO_RGB[:, :analysed] * chroma[None, :]
+
     @staticmethod
     def _check_level_count(levels, lowest: int, highest: int, what: str) -> int:
         if isinstance(levels, bool) or not isinstance(levels, (int, np.integer)):
@@ -299,9 +301,13 @@ class Magnifier:
     def _reduce(self, frame: np.ndarray) -> None:
         """Gaussian levels 1..depth-1 of the frame, in the analysed channels."""
         ch, threads = self._channels, self._threads()
-        _kernels.down_mix(_rows(frame), _rows(self._g[1]), frame.shape[2], self._mix_in, threads)
+        self._level_one(frame)
         for k in range(2, len(self._shapes)):
             _kernels.down(_rows(self._g[k - 1]), _rows(self._g[k]), ch, threads)
+
+    def _level_one(self, frame: np.ndarray) -> None:
+        """Gaussian level 1 of the frame in the analysed channels (the colour matrix after reducing)."""
+        _kernels.down_mix(_rows(frame), _rows(self._g[1]), frame.shape[2], self._mix_in, self._threads())
 
     def _coarse_part(self) -> tuple[np.ndarray, np.float32]:
         """What the working level expands and the gain on its own Gaussian level.
@@ -377,7 +383,7 @@ class Magnifier:
         """Render a filtered working-level delta in the analysed channels (ideal filter path)."""
         self._check_buffers(frame, delta=delta, out=out)
         if self._identity:
-            out[...] = frame
+            self._passthrough(frame, out)
             return
         top = self._rgb[self._first]
         _kernels.mix_channels(delta.reshape(-1), self._mix_out, top.reshape(-1))
@@ -388,11 +394,19 @@ class Magnifier:
         if out.shape != block.shape:
             raise ValueError(f"output {out.shape} for a block of {block.shape}")
         for i, frame in enumerate(block):
-            self._check_buffers(frame, out=out[i])
-            if self._identity:
-                out[i] = frame
-            else:
-                self._magnify_causal(np.ascontiguousarray(frame), out[i])
+            self._magnify_one(np.ascontiguousarray(frame), out[i])
+
+    def _magnify_one(self, frame: np.ndarray, out: np.ndarray) -> None:
+        """Magnify the next (contiguous) frame into ``out`` (causal filters); checks both buffers first."""
+        self._check_buffers(frame, out=out)
+        if self._identity:
+            self._passthrough(frame, out)
+        else:
+            self._magnify_causal(frame, out)
+
+    def _passthrough(self, frame: np.ndarray, out: np.ndarray) -> None:
+        """The output of a magnifier that changes nothing (all gains zero)."""
+        out[...] = frame
 
     def _magnify_causal(self, frame: np.ndarray, out: np.ndarray) -> None:
         f = self._filter

@@ -279,21 +279,13 @@ class PhaseMagnifier(Magnifier):
         """Ideal filter, second pass: shift the frame's phase by ``alpha`` times the filtered ``delta``."""
         self._check_buffers(frame, delta=delta, out=out)
         if self._identity:
-            out[...] = frame
+            self._passthrough(frame, out)
             return
         given = np.ascontiguousarray(delta.reshape(-1), dtype=np.float32)
         self._analyze_levels(frame, _pk.GIVEN, given)
         self._synthesize(frame, out)
 
-    def _process_causal(self, block: np.ndarray, out: np.ndarray) -> None:
-        """Magnify a checked (n, H, W, C) block into ``out`` (causal filters)."""
-        if out.shape != block.shape:
-            raise ValueError(f"output {out.shape} for a block of {block.shape}")
-        for i, frame in enumerate(block):
-            self._check_buffers(frame, out=out[i])
-            if self._identity:
-                out[i] = frame
-                continue
-            frame = np.ascontiguousarray(frame)
-            self._analyze_levels(frame, _pk.CAUSAL)
-            self._synthesize(frame, out[i])
+    def _magnify_causal(self, frame: np.ndarray, out: np.ndarray) -> None:
+        """Magnify one checked, contiguous frame into ``out`` (causal filters)."""
+        self._analyze_levels(frame, _pk.CAUSAL)
+        self._synthesize(frame, out)

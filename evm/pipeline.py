@@ -10,10 +10,15 @@ from pathlib import Path
 
 import numpy as np
 
-from .io import VideoError, VideoReader, VideoWriter, check_output_path, read_ahead
+from .io import VideoError, VideoReader, VideoWriter, WriteBehind, check_output_path, read_ahead
 from .magnify import Magnifier
 from .presets import MagnifyParams
 from .temporal import ideal_band_gains, ideal_bandpass
+
+#: Frames decoded ahead of the magnifier and magnified frames waiting for the encoder.  Small: each
+#: is one frame of memory, and one or two are enough to keep the three stages overlapped.
+DECODE_AHEAD = 2
+ENCODE_BEHIND = 2
 
 
 @dataclass
@@ -81,6 +86,14 @@ def magnify_file(
     -------
     MagnifyResult
 
+    Notes
+    -----
+    An 8-bit 4:2:0 input written to H.264 is magnified in its decoded Y'CbCr planes
+    (:func:`planar_path`, :mod:`evm.yuv`) and the output carries the input's colour tags;
+    otherwise frames go through RGB.  Decoding, magnifying and encoding run concurrently
+    (:data:`DECODE_AHEAD` and :data:`ENCODE_BEHIND` frames apart); memory does not grow with the
+    clip's length except with ``temporal="ideal"``.
+
     Raises
     ------
     VideoError, ValueError
@@ -94,9 +107,19 @@ def magnify_file(
     expected = reader.expected_frames
     if expected < 2 and reader.info.frames_exact:
         raise VideoError(f"{src}: has {expected} frame(s) in the chosen span; magnification needs at least 2")
-    # The encoder already keeps every core busy: the magnifier runs on one thread (no thread pool
-    # spinning against x264's threads) and decoding runs ahead in another (see read_ahead).
-    magnifier = Magnifier((reader.height, reader.width, 3), sample_rate, threads=threads, **params.as_kwargs())
+    size = (reader.height, reader.width)
+    yuv = reader.info.yuv if planar_path(reader, params, dst, codec, side_by_side) else None
+    # Three stages overlap: decoding runs ahead in one thread, encoding behind in another (FFmpeg
+    # releases the GIL in both) and the magnifier runs in this one, on one thread by default: the
+    # encoder keeps the cores busy already, and a Numba thread pool would spin against its threads.
+    if yuv is not None:
+        from .yuv import empty_planes, planar_magnifier
+
+        magnifier = planar_magnifier(size, sample_rate, color=yuv, threads=threads, **params.as_kwargs())
+        frames, new_buffer = reader.planes, lambda: empty_planes(*size)
+    else:
+        magnifier = Magnifier(size + (3,), sample_rate, threads=threads, **params.as_kwargs())
+        frames, new_buffer = reader.__iter__, lambda: np.empty(size + (3,), np.uint8)
     if magnifier.temporal == "ideal":
         ideal_band_gains(max(expected, 2), sample_rate, magnifier.low, magnifier.high, compat=magnifier.compat)
         check_ideal_memory(src, expected, magnifier.delta_shape)
@@ -110,6 +133,7 @@ def magnify_file(
         audio_from=src if audio else None,
         audio_start=start,
         overwrite=overwrite,
+        yuv=yuv,
     )
     bar = None
     if progress:
@@ -122,37 +146,61 @@ def magnify_file(
         if bar is not None:
             bar.update(n)
 
+    write = writer.write if yuv is None else writer.write_planes
+
+    def encode(item) -> None:
+        original, magnified = item
+        if not side_by_side:
+            write(magnified)
+        elif yuv is None:
+            write(np.concatenate([original, magnified], axis=1))
+        else:
+            write(tuple(np.concatenate(pair, axis=1) for pair in zip(original, magnified)))
+
+    # Output buffers in a ring: one being filled, one being encoded, ENCODE_BEHIND waiting.
+    ring = [new_buffer() for _ in range(ENCODE_BEHIND + 2)]
     count = 0
     try:
         with writer:
-
-            def emit(original: np.ndarray, magnified: np.ndarray) -> None:
-                writer.write(np.concatenate([original, magnified], axis=1) if side_by_side else magnified)
-
-            if magnifier.temporal == "ideal":
-                count = _two_pass_ideal(magnifier, reader, emit, tick)
-            else:
-                out = np.empty((reader.height, reader.width, 3), np.uint8)
-                for frame in read_ahead(reader):
-                    _check_frame(src, count, frame, out)
-                    magnifier._process_causal(frame[None], out[None])
-                    emit(frame, out)
-                    count += 1
-                    tick()
-                if count < 2:
-                    raise VideoError(f"{src}: has {count} decodable frame(s); magnification needs at least 2")
+            with WriteBehind(encode, ENCODE_BEHIND, name="evm-encode") as encoder:
+                if magnifier.temporal == "ideal":
+                    count = _two_pass_ideal(magnifier, reader, frames, ring, encoder.put, tick)
+                else:
+                    for frame in read_ahead(frames(), DECODE_AHEAD):
+                        out = ring[count % len(ring)]
+                        _check_frame(src, count, frame, out)
+                        magnifier._magnify_one(frame, out)
+                        encoder.put((frame, out))
+                        count += 1
+                        tick()
+                    if count < 2:
+                        raise VideoError(f"{src}: has {count} decodable frame(s); magnification needs at least 2")
     finally:
         if bar is not None:
             bar.close()
     return MagnifyResult(str(dst), count, float(rate), reader.width, reader.height, time.perf_counter() - t0)
 
 
-def _check_frame(src, index: int, frame: np.ndarray, out: np.ndarray) -> None:
+def planar_path(reader: VideoReader, params: MagnifyParams, dst, codec: str | None, side_by_side: bool) -> bool:
+    """Whether a file is magnified in its decoded Y'CbCr 4:2:0 planes (:mod:`evm.yuv`), not in RGB.
+
+    Yes when the frames are 8-bit 4:2:0 in a known matrix, the output is H.264 (libx264, the
+    default but for ``.mkv``/``.npy``), the method is not ``compat="mit"`` (defined on RGB), and
+    a side-by-side output keeps whole chroma samples (even width).
+    """
+    suffix = Path(dst).suffix.lower()
+    h264 = codec == "libx264" or (codec is None and suffix not in (".mkv", ".npy"))
+    return reader.info.yuv is not None and h264 and params.compat is None and not (side_by_side and reader.width % 2)
+
+
+def _check_frame(src, index: int, frame, out) -> None:
     # The reader guarantees the size; this guards the kernels, which trust their buffers' shapes.
-    if frame.shape != out.shape or frame.dtype != np.uint8:
-        raise VideoError(
-            f"{src}: frame {index} is {frame.dtype} {frame.shape}, expected uint8 {out.shape} like the first"
-        )
+    pairs = zip(frame, out) if isinstance(out, tuple) else [(frame, out)]
+    for got, want in pairs:
+        if got.shape != want.shape or got.dtype != np.uint8:
+            raise VideoError(
+                f"{src}: frame {index} is {got.dtype} {got.shape}, expected uint8 {want.shape} like the first"
+            )
 
 
 def available_memory() -> int | None:
@@ -189,16 +237,15 @@ def check_ideal_memory(src, frames: int, delta_shape: tuple[int, ...]) -> None:
         )
 
 
-def _two_pass_ideal(magnifier: Magnifier, reader: VideoReader, emit, tick) -> int:
+def _two_pass_ideal(magnifier, reader: VideoReader, frames, ring: list, emit, tick) -> int:
     """Ideal filter on a file: pass 1 keeps only the small working level of each frame,
     pass 2 decodes again and adds the filtered deltas (frames are never all in memory)."""
     # One preallocated stack (the container's frame count, grown if it was short): stacking a list
     # of per-frame arrays at the end would briefly hold the stack twice.
     stack = np.empty((max(reader.expected_frames, 2),) + magnifier.delta_shape, np.float32)
-    out = np.empty((reader.height, reader.width, 3), np.uint8)
     n = 0
-    for frame in read_ahead(reader):
-        _check_frame(reader.path, n, frame, out)
+    for frame in read_ahead(frames(), DECODE_AHEAD):
+        _check_frame(reader.path, n, frame, ring[0])
         if n == len(stack):
             stack = np.concatenate([stack, np.empty_like(stack[: max(16, n // 8)])])
         if not magnifier._identity:
@@ -210,12 +257,13 @@ def _two_pass_ideal(magnifier: Magnifier, reader: VideoReader, emit, tick) -> in
     stack = stack[:n]
     ideal_bandpass(stack, magnifier.fps, magnifier.low, magnifier.high, compat=magnifier.compat, out=stack)
     count = 0
-    for frame in read_ahead(reader):
+    for frame in read_ahead(frames(), DECODE_AHEAD):
         if count >= len(stack):
             break
+        out = ring[count % len(ring)]
         _check_frame(reader.path, count, frame, out)
         magnifier._render_delta(stack[count], frame, out)
-        emit(frame, out)
+        emit((frame, out))
         count += 1
         tick()
     return count

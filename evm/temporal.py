@@ -32,8 +32,6 @@ import math
 from typing import Literal
 
 import numpy as np
-import scipy.fft
-import scipy.signal
 
 from . import _kernels
 from .validation import integer, real
@@ -100,7 +98,7 @@ class SOSFilter:
             raise ValueError(f"sos must have shape (S, 6) with a0 != 0, got {sos.shape}")
         self.sos = sos / sos[:, 3:4]
         self._sos32 = np.ascontiguousarray(self.sos, dtype=np.float32)
-        self._zi = scipy.signal.sosfilt_zi(self.sos)  # (S, 2): steady state for a unit step
+        self._zi = sos_steady_state(self.sos)  # (S, 2): steady state for a unit step
         self.description = description
         self._state: np.ndarray | None = None
 
@@ -176,6 +174,8 @@ class SOSFilter:
 
     def frequency_response(self, freqs: np.ndarray, fps: float) -> np.ndarray:
         """Complex response ``H(exp(2j pi f / fps))`` at ``freqs`` (Hz)."""
+        import scipy.signal
+
         _, h = scipy.signal.sosfreqz(self.sos, worN=np.asarray(freqs, dtype=np.float64), fs=fps)
         return h
 
@@ -213,8 +213,8 @@ def butterworth(low: float, high: float, fps: float, order: int = 1, *, compat: 
     if compat == "mit":
         if order != 1:
             raise ValueError("compat='mit' Butterworth is first order only")
-        bh, ah = scipy.signal.butter(1, high / fps, "low")
-        bl, al = scipy.signal.butter(1, low / fps, "low")
+        bh, ah = _lowpass1(high / fps)
+        bl, al = _lowpass1(low / fps)
         # lowpass(high) - lowpass(low) over a common denominator: one biquad.
         b = np.polysub(np.polymul(bh, al), np.polymul(bl, ah))
         a = np.polymul(ah, al)
@@ -222,8 +222,57 @@ def butterworth(low: float, high: float, fps: float, order: int = 1, *, compat: 
         sos = np.concatenate([b, a])[None, :]
         desc = f"MIT butterworth {low:g}-{high:g} Hz @ {fps:g} fps (normalised by fps)"
         return SOSFilter(sos, desc)
-    sos = scipy.signal.butter(int(order), [low, high], btype="bandpass", fs=fps, output="sos")
+    if order == 1:
+        sos = _bandpass1(low, high, fps)
+    else:
+        import scipy.signal  # ~80 MB and most of a second to import: only for what needs it
+
+        sos = scipy.signal.butter(int(order), [low, high], btype="bandpass", fs=fps, output="sos")
     return SOSFilter(sos, f"butterworth order {order}, {low:g}-{high:g} Hz @ {fps:g} fps")
+
+
+def _lowpass1(wn: float) -> tuple[np.ndarray, np.ndarray]:
+    """``scipy.signal.butter(1, wn)`` in closed form (``wn`` in units of the Nyquist frequency):
+    ``H(s) = 1 / (1 + s)`` prewarped to ``k = tan(pi wn / 2)``, bilinear transform."""
+    k = math.tan(math.pi * wn / 2.0)
+    return np.array([k, k]) / (1.0 + k), np.array([1.0, (k - 1.0) / (k + 1.0)])
+
+
+def _bandpass1(low: float, high: float, fps: float) -> np.ndarray:
+    """``scipy.signal.butter(1, [low, high], "bandpass", fs=fps, output="sos")`` in closed form, (1, 6).
+
+    The analog band-pass ``H(s) = B s / (s^2 + B s + W^2)`` with the edges prewarped as scipy does
+    (``w = 4 tan(pi f / fps)``, ``B = w2 - w1``, ``W^2 = w1 w2``), through the bilinear transform
+    ``s = c (z - 1) / (z + 1)``, ``c = 4``: zeros at 1 and -1, gain 1 at the centre.
+    """
+    w1, w2 = 4.0 * math.tan(math.pi * low / fps), 4.0 * math.tan(math.pi * high / fps)
+    bw, w0sq, c = w2 - w1, w1 * w2, 4.0
+    d0 = c * c + bw * c + w0sq
+    g = bw * c / d0
+    return np.array([[g, 0.0, -g, 1.0, (2.0 * w0sq - 2.0 * c * c) / d0, (c * c - bw * c + w0sq) / d0]])
+
+
+def sos_steady_state(sos: np.ndarray) -> np.ndarray:
+    """Initial state of each section for a unit step input held forever (``scipy.signal.sosfilt_zi``).
+
+    Parameters
+    ----------
+    sos : ndarray, (S, 6)
+        Sections with ``a0 = 1``.
+
+    Returns
+    -------
+    ndarray, float64, (S, 2)
+        Transposed direct form II state; scale it by the first sample to start a filter in the
+        steady state of a constant signal.
+    """
+    zi = np.empty((len(sos), 2))
+    scale = 1.0
+    for k, (b0, b1, b2, _, a1, a2) in enumerate(np.asarray(sos, dtype=np.float64)):
+        # lfilter_zi: (I - A^T) zi = b[1:] - a[1:] b0 with A the companion matrix of (1, a1, a2).
+        zi[k] = scale * np.linalg.solve([[1.0 + a1, -1.0], [a2, 1.0]], [b1 - a1 * b0, b2 - a2 * b0])
+        scale *= (b0 + b1 + b2) / (1.0 + a1 + a2)
+    return zi
 
 
 def iir_rates_from_band(low: float, high: float, fps: float) -> tuple[float, float]:
@@ -328,6 +377,8 @@ def ideal_bandpass(
     ndarray, float32, (T, ...)
     """
     x = np.ascontiguousarray(x, dtype=np.float32)
+    import scipy.fft  # imported here: the causal filters never need it
+
     T = x.shape[0]
     gains = ideal_band_gains(T, fps, low, high, compat=compat)[:, None]
     if out is None:

@@ -180,3 +180,35 @@ def test_ideal_and_butterworth_agree_on_a_centred_tone():
 def test_errors(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+@pytest.mark.parametrize(
+    "low, high, fps", [(0.4, 3.0, 30.0), (0.83, 1.0, 30.0), (72.0, 92.0, 600.0), (0.05, 14.9, 30.0)]
+)
+def test_closed_form_designs_equal_scipy(low, high, fps):
+    from evm.temporal import _bandpass1, _lowpass1, sos_steady_state
+
+    np.testing.assert_allclose(
+        _bandpass1(low, high, fps), scipy.signal.butter(1, [low, high], "bandpass", fs=fps, output="sos"), atol=1e-14
+    )
+    for wn in (low / fps, high / fps):
+        for ours, ref in zip(_lowpass1(wn), scipy.signal.butter(1, wn)):
+            np.testing.assert_allclose(ours, ref, atol=1e-14)
+    for order in (1, 2, 4):
+        sos = scipy.signal.butter(order, [low, high], "bandpass", fs=fps, output="sos")
+        np.testing.assert_allclose(sos_steady_state(sos), scipy.signal.sosfilt_zi(sos), atol=1e-12)
+
+
+def test_causal_path_does_not_import_scipy_signal():
+    """scipy.signal costs ~80 MB and most of a second to import: the file pipeline's default
+    (first-order Butterworth) and MIT's IIR filter stay without it."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, evm.pipeline, evm.yuv; from evm.temporal import butterworth, first_order_iir; "
+        "butterworth(0.4, 3, 30); butterworth(0.4, 3, 30, compat='mit'); first_order_iir(0.4, 0.05); "
+        "print('scipy.signal' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
