@@ -16,7 +16,6 @@ covered by MIT patents for commercial use.
 from .color import rgb_to_yiq, yiq_to_rgb
 from .magnify import Magnifier, laplacian_gains, magnify
 from .phase import PhaseMagnifier
-from .pulse import PulseMeter, estimate_pulse
 from .pyramid import (
     collapse_laplacian,
     gaussian_pyramid,
@@ -28,6 +27,20 @@ from .pyramid import (
 from .temporal import SOSFilter, butterworth, first_order_iir, ideal_bandpass
 
 __version__ = "0.1.0"
+
+# evm.pulse needs scipy.signal (~80 MB, most of a second to import): loaded on first use, so that
+# `import evm` (every `evm magnify`) stays without it.
+_LAZY = {"PulseMeter": "pulse", "estimate_pulse": "pulse"}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "Magnifier",

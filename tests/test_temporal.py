@@ -206,7 +206,7 @@ def test_causal_path_does_not_import_scipy_signal():
     import sys
 
     code = (
-        "import sys, evm.pipeline, evm.yuv; from evm.temporal import butterworth, first_order_iir; "
+        "import sys, evm, evm.pipeline, evm.yuv; from evm.temporal import butterworth, first_order_iir; "
         "butterworth(0.4, 3, 30); butterworth(0.4, 3, 30, compat='mit'); first_order_iir(0.4, 0.05); "
         "print('scipy.signal' in sys.modules)"
     )
