@@ -540,7 +540,9 @@ def _iter_extract(
     # memory then grows with the video, as in extract_clips; keeping only the frames up to the last clip
     # frame would change the result). The causal filters stop at the last clip frame.
     last = n_frames - 1 if ideal or trace is not None else int(keep.max())
-    region = None if trace is None else RegionMean((config.size, config.size), roi=crop_skin_roi(config.size, config.size))
+    region = None
+    if trace is not None:
+        region = RegionMean((config.size, config.size), roi=crop_skin_roi(config.size, config.size))
     m = buffer = None
     if magnify is not None and crop_first:
         m = Magnifier((config.size, config.size, 3), fps, threads=1, **magnify.as_kwargs())
@@ -672,8 +674,8 @@ def prepare(
         dst = _video_file(cache_dir, r.video_id)
         # relative, so the parameters (and the manifest's verdict on them) do not depend on where the cache is
         trace = os.path.relpath(_trace_file(cache_dir, r.video_id), dst.parent)
-        jobs.append(Job(r.video_id, str(r.path), str(dst),
-                        {"config": config.as_dict(), "record": r.as_dict(), "detector": detector, "trace": trace}))  # fmt: skip
+        params = {"config": config.as_dict(), "record": r.as_dict(), "detector": detector, "trace": trace}
+        jobs.append(Job(r.video_id, str(r.path), str(dst), params))
     summary = run_batch(jobs, prepare_video, cache_dir, workers=workers, executor=executor, scheduler=scheduler,
                         progress=progress, retry_crashed=retry_crashed)  # fmt: skip
     size = write_index(cache_dir)

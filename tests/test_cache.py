@@ -17,6 +17,7 @@ import pytest
 import torch
 
 import antispoof.cache
+from antispoof.baselines.pulse import PulseSVM, PulseTrace, pulse_features, trace_features
 from antispoof.cache import (
     CACHE_VERSION,
     ORDERS,
@@ -36,7 +37,6 @@ from antispoof.cache import (
 )
 from antispoof.data import open_dataset
 from antispoof.data.annotations import AnnotationError, NoFaceError
-from antispoof.baselines.pulse import PulseSVM, PulseTrace, pulse_features, trace_features
 from antispoof.data.faces import HaarDetector, crop_clip, crop_skin_roi, face_track
 from antispoof.data.records import VideoRecord
 from antispoof.data.synth import generate

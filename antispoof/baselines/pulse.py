@@ -176,7 +176,8 @@ class PulseSVM(_SVMBaseline):
         return {**super().get_settings(), "fps": self.fps, "band_bpm": list(self.band_bpm)}
 
     def features(self, clip) -> np.ndarray:
-        """(1, 9) float64: the pulse features of a face-crop clip (at ``fps``) or of a :class:`PulseTrace` (at its own rate)."""
+        """(1, 9) float64: the pulse features of a face-crop clip (at ``fps``) or of a :class:`PulseTrace`
+        (at its own rate)."""
         if isinstance(clip, PulseTrace):
             return trace_features(clip.means, clip.fps, band_bpm=self.band_bpm)[None, :]
         return pulse_features(clip, self.fps, band_bpm=self.band_bpm, layout=self.layout)[None, :]
