@@ -747,7 +747,7 @@ def direct_trace(record, config, *, detector=None):
 
 def test_prepare_stores_every_frames_skin_mean_as_a_direct_computation_gives_it(prepared):
     ds, records, out, result = prepared
-    cache_dir, index = open_cache(out)
+    cache_dir, index = open_cache(result.cache_dir)  # other tests add caches beside it
     rows = {r["video_id"]: r for r in index["videos"]}
     x, y, w, h = crop_skin_roi(SIZE, SIZE)
     assert (x, y, w, h) == (15, 21, 17, 13)  # 0.32..0.68 x 0.45..0.72 of 48 px
@@ -798,7 +798,7 @@ def test_trace_features_of_the_cached_trace_are_the_crops_pulse_features(tree, t
 
 
 def test_a_version_1_cache_is_read_but_has_no_traces(prepared, tmp_path):
-    _, _, out, result = prepared
+    result = prepared[3]
     old = tmp_path / "v1"
     shutil.copytree(result.cache_dir, old)
     index = json.loads((old / "index.json").read_text())
