@@ -7,11 +7,12 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from antispoof import experiment as ex
 from antispoof.data.synth import generate
-from antispoof.experiment.methods import _T1_METHODS, _T2_METHODS
+from antispoof.experiment.methods import _T1_METHODS, _T2_METHODS, parse_method
 from cli.antispoof_cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -334,3 +335,48 @@ def test_cli_usage_errors(tmp_path, capsys):
         main(["experiment", str(tmp_path / "bad.toml")])
     err = capsys.readouterr().err.strip().splitlines()
     assert info.value.code == 1 and len(err) == 1 and "unknown method 'RNN'" in err[0]
+
+
+@pytest.fixture(scope="module")
+def long_replay_root(tmp_path_factory):
+    # 3.2 s videos: a pulse needs seconds (antispoof.baselines.pulse.MIN_SECONDS = 3)
+    return generate(tmp_path_factory.mktemp("synth") / "replay", "replay-attack", clients=3, size=(64, 48),
+                    duration=3.2, seed=7)  # fmt: skip
+
+
+def test_the_pulse_baseline_runs_on_the_cache_traces_in_both_tables(tmp_path, long_replay_root):
+    from antispoof.baselines import PulseSVM, load_baseline
+    from antispoof.cache import ClipDataset, read_trace
+
+    study = (
+        '[study]\nmethods = ["LBP-TOP", "pulse"]\nintra = ["replay-adverse"]\n'
+        'cross = [["replay-adverse", "replay-controlled"]]\n'
+    )
+    config = ex.load_config(write_config(tmp_path, long_replay_root, study))
+    assert [m.name for m in config.methods] == ["LBP-TOP", "Pulse"] and not config.methods[1].magnify
+    out = tmp_path / "study"
+    summary = ex.run_experiment(config, out, log=lambda line: None)
+    cells = {(c["kind"], c["method"]): c for c in summary["cells"]}
+    assert set(cells) == {(k, m) for k in ("intra", "cross") for m in ("LBP-TOP", "Pulse")}
+    pulse = cells[("intra", "Pulse")]
+    # one feature row per video: the 12 training videos, not their clips
+    assert pulse["run"]["train_clips"] == 12 and cells[("intra", "LBP-TOP")]["run"]["train_clips"] == 24
+    assert pulse["metrics"]["n_videos"] == 12 and 0 <= pulse["metrics"]["hter"] <= 1
+    assert set(summary["caches"]) == {"replay-attack/plain"}  # the pulse reads the plain cache's traces
+    # the stored model scores the test videos' traces as the cell did
+    model = load_baseline(out / pulse["run"]["run_dir"] / "model")
+    assert isinstance(model, PulseSVM)
+    report = json.loads((out / pulse["report"]).read_text())
+    cache = Path(summary["caches"]["replay-attack/plain"]["dir"])
+    test = ClipDataset(cache, [v["video_id"] for v in report["videos"]])
+    vids, scores = model.score_videos([read_trace(cache, r) for r in test.rows], [r["video_id"] for r in test.rows])
+    by_id = {v["video_id"]: v["score"] for v in report["videos"]}
+    np.testing.assert_allclose(scores, [by_id[v] for v in vids])
+    # live skin pulses, replays carry a weakened one, prints none: the bona fide videos score above every attack
+    bona_fide = [by_id[r["video_id"]] for r in test.rows if r["label"] == 1]
+    attack = [by_id[r["video_id"]] for r in test.rows if r["label"] == 0]
+    assert len(bona_fide) == 2 and len(attack) == 10 and min(bona_fide) > max(attack)
+    for table in ("table1-intra.md", "table2-cross.md"):
+        assert "| LBP-TOP | Pulse |" in (out / table).read_text()
+    with pytest.raises(ex.ConfigError, match=r"unknown method 'Pulse\^M'"):
+        parse_method("Pulse^M")
