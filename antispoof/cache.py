@@ -831,6 +831,11 @@ class ClipDataset:
         global generator, which training seeds, checkpoints and (in DataLoader workers)
         reseeds every epoch: the same seeds give the same augmentations, a resumed run
         continues exactly, and workers do not repeat one epoch's draws in the next.
+    pulse : bool
+        Items become ``(clip, label, video_id, pulse)``, ``pulse`` the float32 (9,) rPPG features of the
+        clip's whole video (:func:`antispoof.baselines.pulse.trace_features` of its :func:`read_trace`),
+        computed once per video here: what a CNN-LSTM with ``pulse_features`` reads. A ValueError when a
+        video has no trace (version-1 cache) or is too short for the features.
 
     Attributes
     ----------
@@ -838,10 +843,12 @@ class ClipDataset:
         One per item (what balanced samplers need).
     attack_types : dict
         video_id -> attack type (None for bona fide).
+    pulse_features : ndarray, float32, (len(rows), 9), or None
+        With ``pulse``: one row per video, in the order of ``rows``.
     """
 
     def __init__(self, cache, video_ids=None, *, split: str | None = None, augment: bool = False,
-                 seed: int = 0, shift: int = 0) -> None:
+                 seed: int = 0, shift: int = 0, pulse: bool = False) -> None:
         self.path, self.index = open_cache(cache)
         rows = self.index["videos"]
         if video_ids is not None:
@@ -866,6 +873,18 @@ class ClipDataset:
         self.augment = augment
         self.seed = seed
         self.shift = shift
+        self.pulse_features = None
+        if pulse:
+            from .baselines.pulse import trace_features
+
+            features = []
+            for r in rows:
+                trace = read_trace(self.path, r)
+                try:
+                    features.append(trace_features(trace.means, trace.fps))
+                except ValueError as exc:
+                    raise ValueError(f"{r['video_id']}: {exc}") from None
+            self.pulse_features = np.array(features, np.float32)
 
     def __len__(self) -> int:
         return len(self.items)
@@ -888,6 +907,8 @@ class ClipDataset:
         if self.augment:
             frames = self._augmented(frames)
         clip = torch.from_numpy(np.ascontiguousarray(frames.transpose(0, 3, 1, 2)))
+        if self.pulse_features is not None:
+            return clip, self.labels[index], self.rows[i]["video_id"], torch.from_numpy(self.pulse_features[i])
         return clip, self.labels[index], self.rows[i]["video_id"]
 
     def _augmented(self, frames: np.ndarray) -> np.ndarray:

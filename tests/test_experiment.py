@@ -380,3 +380,39 @@ def test_the_pulse_baseline_runs_on_the_cache_traces_in_both_tables(tmp_path, lo
         assert "| LBP-TOP | Pulse |" in (out / table).read_text()
     with pytest.raises(ex.ConfigError, match=r"unknown method 'Pulse\^M'"):
         parse_method("Pulse^M")
+
+
+def test_a_cnn_lstm_with_pulse_features_in_a_study_and_in_predict(tmp_path, long_replay_root):
+    import torch
+
+    from antispoof.baselines.pulse import trace_features
+    from antispoof.cache import PrepareConfig, all_clip_starts, stream_clips
+    from antispoof.predict import Predictor
+    from antispoof.rundir import RunDir
+
+    study = '[study]\nmethods = ["CNN", "CNN-LSTM"]\nintra = ["replay-adverse"]\n'
+    path = write_config(tmp_path, long_replay_root, study)
+    path.write_text(path.read_text().replace("hidden_size = 8", "hidden_size = 8\npulse_features = true"))
+    config = ex.load_config(path)
+    out = tmp_path / "study"
+    summary = ex.run_experiment(config, out, log=lambda line: None)
+    cnn, lstm = summary["cells"]
+    assert lstm["metrics"]["n_videos"] == 12 and 0 <= lstm["metrics"]["hter"] <= 1
+    run_dir = out / lstm["run"]["run_dir"]
+    assert RunDir(run_dir).read_config()["model"]["pulse_features"] is True
+    assert not RunDir.takes_pulse(RunDir(out / cnn["run"]["run_dir"]).read_config())  # a CNN-LSTM option only
+    # predict streams the video once: clips encoded as they come, classified with the whole video's features
+    from antispoof.data import open_dataset
+
+    video = next(r for r in open_dataset("replay-attack", long_replay_root).records
+                 if r.split == "test" and r.label == 1 and r.condition == "adverse")  # fmt: skip
+    predictor = Predictor(run_dir, device="cpu")
+    result = predictor(video.path)
+    assert result.error is None and result.clips >= 1
+    prep = PrepareConfig.from_dict(RunDir(run_dir).read_config()["data"]["prepare"])
+    streamed = stream_clips(video.path, prep, detector=predictor.detector, starts=all_clip_starts, trace=True)
+    x = torch.from_numpy(streamed.clips).view(-1, prep.clip_len, prep.size, prep.size, 3).permute(0, 1, 4, 2, 3)
+    pulse = torch.as_tensor(trace_features(streamed.trace, streamed.fps), dtype=torch.float32).expand(len(x), -1)
+    with torch.no_grad():
+        direct = predictor.model.eval()(x.float() / 255, pulse).scores.numpy()
+    np.testing.assert_allclose(result.clip_scores, direct, atol=2e-6)

@@ -237,13 +237,16 @@ class _Study:
 
     def model_config(self, cell: Cell) -> dict:
         prep = self.config.prepare
-        return {
+        model = {
             **self.config.model,
             "architecture": "frame_cnn" if cell.method.family == "CNN" else "cnn_lstm",
             "attention": cell.method.attention,
             "image_size": [prep.size, prep.size],
             "num_frames": prep.clip_len,
         }
+        if model["architecture"] == "frame_cnn":
+            model.pop("pulse_features", None)  # a CNN-LSTM option: the frame CNN has no pooled output to extend
+        return model
 
     def baseline_settings(self, method: Method, seed: int) -> dict:
         settings = {k: v for k, v in self.config.baselines.items() if k not in _BASELINE_RUNTIME}
@@ -288,8 +291,10 @@ class _Study:
         from ..rundir import RunDir
 
         t = self.config.train
-        train_ds = ClipDataset(cache, ids["train"], augment=t["augment"], seed=cell.seed)
-        dev_ds = ClipDataset(cache, ids["dev"])
+        model = self.model_config(cell)
+        pulse = bool(model.get("pulse_features", False))
+        train_ds = ClipDataset(cache, ids["train"], augment=t["augment"], seed=cell.seed, pulse=pulse)
+        dev_ds = ClipDataset(cache, ids["dev"], pulse=pulse)
         data = {
             "method": cell.method.name,
             "dataset": cell.train.dataset,
@@ -297,7 +302,6 @@ class _Study:
             "cache": cache.name,
             "prepare": self.config.prepare_config(cell.method.magnify).as_dict(),
         }
-        model = self.model_config(cell)
         settings = train_config(
             t,
             seed=cell.seed,
@@ -418,8 +422,9 @@ class _Study:
     def _evaluate_neural(self, run_dir: Path, cache: Path, test_ids: list[str]) -> dict:
         from ..cache import ClipDataset
         from ..evaluation import evaluate
+        from ..rundir import RunDir
 
-        test_ds = ClipDataset(cache, test_ids)
+        test_ds = ClipDataset(cache, test_ids, pulse=RunDir.takes_pulse(RunDir(run_dir).read_config()))
         return evaluate(
             run_dir,
             test_ds,
