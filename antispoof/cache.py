@@ -10,10 +10,16 @@ Layout::
         manifest.jsonl               per-video status (evm.batch): resumable, failures recorded
         index.json                   one row per prepared video (written at the end of prepare)
         videos/<video_id>.npy        uint8 (clips * clip_len, size, size, 3), memory-mappable
+        traces/<video_id>.npy        float32 (frames, 3): every frame's mean R, G, B in [0, 1] of the face
+                                     crop's skin region, unmagnified (the pulse cue, :func:`read_trace`)
 
 Only the frames that clips use are stored, so the size per video is bounded:
 ``clips_per_video * clip_len * size**2 * 3`` bytes (3 x 8 x 224 x 224 x 3 = 3.6 MB; all of
-Replay-Attack, 1200 videos, 4.3 GB).
+Replay-Attack, 1200 videos, 4.3 GB), plus the pulse trace, 12 bytes a frame (4 KB for 15 s at 25 fps).
+
+Versions: 2 adds the traces (computed in the second decoding pass, which then runs to the video's end,
+from the same face boxes and crops). A version-1 cache is still read (its clips); it has no traces, and
+``prepare`` with this program writes a new cache beside it (the version is part of the key).
 
 Order of crop and magnification
 -------------------------------
@@ -55,7 +61,9 @@ from .jsonio import CorruptJSONError, read_json
 from .limits import MAX_VIDEO_BYTES
 from .limits import PREPARE as LIMITS
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
+#: Cache versions this program reads (1: without pulse traces).
+READABLE_VERSIONS = (1, 2)
 ORDERS = ("crop-first", "magnify-first")
 
 
@@ -237,30 +245,46 @@ def make_detector(spec: str | None):
 
 
 def prepare_video(job: Job) -> dict:
-    """Batch worker: one video -> ``job.dst`` (.npy of its clips' frames); returns index fields."""
+    """Batch worker: one video -> ``job.dst`` (.npy of its clips' frames); returns index fields.
+
+    With ``job.params["trace"]`` (a path relative to ``job.dst``'s folder), the video's pulse trace
+    (:attr:`StreamedClips.trace`) goes there too, and the fields gain ``trace_frames``.
+    """
     params = job.params
     config = PrepareConfig.from_dict(params["config"])
     record = _record_from_dict(params["record"])
     detector = None
     if record.annotation is None or record.flip is not None:
         detector = make_detector(params.get("detector"))
-    streamed = stream_clips(record.path, config, flip=record.flip, record=record, detector=detector)
+    trace = params.get("trace")  # the trace file, relative to dst's folder (prepare() gives it)
+    streamed = stream_clips(record.path, config, flip=record.flip, record=record, detector=detector,
+                            trace=trace is not None)  # fmt: skip
     out, fps, starts, boxes = streamed.clips, streamed.fps, streamed.starts, streamed.boxes
     dst = Path(job.dst)
+    if trace is not None:
+        # the trace first: a clips file (which the manifest's "done" follows) means both are complete
+        trace = dst.parent / trace
+        trace.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_output(trace, overwrite=True) as tmp:
+            with open(tmp, "wb") as fh:
+                np.save(fh, streamed.trace)
     dst.parent.mkdir(parents=True, exist_ok=True)
     with atomic_output(dst, overwrite=True) as tmp:
         with open(tmp, "wb") as fh:
             np.save(fh, out)
     box = np.median(boxes, axis=0)
-    return {
+    row = {
         "video_id": record.video_id,
         "frames_decoded": streamed.n_frames,
         "fps": fps,
         "clip_starts": starts,
         "frames_stored": int(len(out)),
         "box": [round(float(v), 2) for v in box],
-        "bytes": int(out.nbytes),
+        "bytes": int(out.nbytes),  # the clips (a trace adds 12 bytes a frame)
     }
+    if streamed.trace is not None:
+        row["trace_frames"] = len(streamed.trace)
+    return row
 
 
 @dataclass
@@ -278,6 +302,9 @@ class StreamedClips:
         First frame of each clip.
     boxes : ndarray, float64, (n_frames, 4)
         The steady face box of every frame (x, y, w, h).
+    trace : ndarray, float32, (n_frames, 3), or None
+        With ``trace=True``: every frame's mean R, G, B in [0, 1] of the unmagnified face crop's skin region
+        (:func:`~antispoof.data.faces.crop_skin_roi`, by :class:`evm.pulse.RegionMean`).
     """
 
     clips: np.ndarray
@@ -285,6 +312,7 @@ class StreamedClips:
     fps: float
     starts: list[int]
     boxes: np.ndarray
+    trace: np.ndarray | None = None
 
 
 def stream_clips(
@@ -295,6 +323,7 @@ def stream_clips(
     record=None,
     detector=None,
     starts: Callable[[int, float, PrepareConfig], list[int]] = clip_starts,
+    trace: bool = False,
 ) -> StreamedClips:
     """Face-cropped (and magnified) clips of a video, decoded twice instead of held in memory.
 
@@ -321,6 +350,9 @@ def stream_clips(
     starts : callable
         ``(n_frames, fps, config) -> clip starts``: :func:`clip_starts` (preparation) or
         :func:`all_clip_starts` (prediction).
+    trace : bool
+        Also the pulse trace of every frame (``StreamedClips.trace``); the second pass then decodes
+        the whole video.
 
     Returns
     -------
@@ -335,11 +367,12 @@ def stream_clips(
         :class:`~antispoof.data.annotations.NoFaceError` (no face found);
         :class:`~antispoof.data.annotations.AnnotationError` (unreadable annotation).
     """
-    with open_clip_stream(path, config, flip=flip, record=record, detector=detector, starts=starts) as stream:
+    with open_clip_stream(path, config, flip=flip, record=record, detector=detector, starts=starts,
+                          trace=trace) as stream:  # fmt: skip
         out = np.empty((len(stream.starts) * config.clip_len, config.size, config.size, 3), np.uint8)
         for c, clip in enumerate(stream.clips):
             out[c * config.clip_len : (c + 1) * config.clip_len] = clip
-    return StreamedClips(out, stream.n_frames, stream.fps, stream.starts, stream.boxes)
+    return StreamedClips(out, stream.n_frames, stream.fps, stream.starts, stream.boxes, stream.trace)
 
 
 @dataclass
@@ -352,6 +385,8 @@ class ClipStream:
         Clip ``c`` starts at frame ``starts[c]``; each comes out as soon as its last frame is decoded.
     n_frames, fps, starts, boxes
         As in :class:`StreamedClips`.
+    trace : ndarray, float32, (n_frames, 3), or None
+        As in :class:`StreamedClips`; filled as the frames are decoded, complete once ``clips`` is exhausted.
     """
 
     clips: Iterator[np.ndarray]
@@ -359,6 +394,7 @@ class ClipStream:
     fps: float
     starts: list[int]
     boxes: np.ndarray
+    trace: np.ndarray | None = None
 
 
 @contextlib.contextmanager
@@ -370,6 +406,7 @@ def open_clip_stream(
     record=None,
     detector=None,
     starts: Callable[[int, float, PrepareConfig], list[int]] = clip_starts,
+    trace: bool = False,
 ) -> Iterator[ClipStream]:
     """:func:`stream_clips`, one clip at a time: memory is bounded by the settings, not by the video's length.
 
@@ -401,10 +438,11 @@ def open_clip_stream(
             with _decoded(reader, flip) as frames:
                 detections = detect_clip(frames, detector or HaarDetector(), stride=stride)
         boxes = stable_track(detections, mode=config.track)
+    means = np.zeros((n, 3), np.float32) if trace else None
     with _decoded(reader, flip) as frames:
-        clips = _iter_extract(frames, n, fps, boxes, clip_first, config)
+        clips = _iter_extract(frames, n, fps, boxes, clip_first, config, trace=means)
         try:
-            yield ClipStream(clips, n, fps, clip_first, boxes)
+            yield ClipStream(clips, n, fps, clip_first, boxes, means)
         finally:
             clips.close()
 
@@ -446,14 +484,26 @@ def _stream_extract(
 
 
 def _iter_extract(
-    frames: Iterator[np.ndarray], n_frames: int, fps: float, boxes: np.ndarray, starts: list[int], config: PrepareConfig
+    frames: Iterator[np.ndarray],
+    n_frames: int,
+    fps: float,
+    boxes: np.ndarray,
+    starts: list[int],
+    config: PrepareConfig,
+    *,
+    trace: np.ndarray | None = None,
 ) -> Iterator[np.ndarray]:
     """:func:`_stream_extract`'s clips one at a time, ``(clip_len, size, size, 3)`` each, in the order of ``starts``.
 
     A clip comes out once its last frame is in; only the clips being filled are held (overlapping clips
     share frames), so memory does not grow with the number of clips (the ideal filter aside).
+
+    ``trace``, a float (n_frames, 3) array, receives every frame's skin-region mean R, G, B of the
+    unmagnified crop (:class:`evm.pulse.RegionMean` over :func:`~antispoof.data.faces.crop_skin_roi`): the
+    frames are then decoded to the end, after the last clip comes out.
     """
-    from antispoof.data.faces import crop_clip
+    from antispoof.data.faces import crop_clip, crop_skin_roi
+    from evm.pulse import RegionMean
 
     starts = [int(s) for s in starts]
     if not starts:
@@ -489,7 +539,10 @@ def _iter_extract(
     # frame goes in and is held until the end: the crops (crop-first) or the full frames (magnify-first:
     # memory then grows with the video, as in extract_clips; keeping only the frames up to the last clip
     # frame would change the result). The causal filters stop at the last clip frame.
-    last = n_frames - 1 if ideal else int(keep.max())
+    last = n_frames - 1 if ideal or trace is not None else int(keep.max())
+    region = None
+    if trace is not None:
+        region = RegionMean((config.size, config.size), roi=crop_skin_roi(config.size, config.size))
     m = buffer = None
     if magnify is not None and crop_first:
         m = Magnifier((config.size, config.size, 3), fps, threads=1, **magnify.as_kwargs())
@@ -497,15 +550,17 @@ def _iter_extract(
     seen = 0
     for i, frame in enumerate(frames):
         seen = i + 1
+        raw = None  # the unmagnified crop, when made
         if magnify is None:
             if i in wanted:
-                store(i, crop(frame, i))
+                raw = crop(frame, i)
+                store(i, raw)
         else:
             if m is None:  # magnify-first: the frame size is known now
                 m = Magnifier(frame.shape, fps, threads=1, **magnify.as_kwargs())
                 buffer = np.empty((1,) + m.frame_shape, np.uint8)
             if crop_first:
-                source = crop(frame, i)
+                source = raw = crop(frame, i)
             else:
                 source = np.ascontiguousarray(frame)
             if ideal:
@@ -516,6 +571,8 @@ def _iter_extract(
                     store(i, buffer[0])
                 elif i in wanted:
                     store(i, crop(buffer[0], i))
+        if region is not None:
+            trace[i] = region(crop(frame, i) if raw is None else raw)
         if not ideal:
             yield from finished(i)
         if i == last:
@@ -612,11 +669,13 @@ def prepare(
     cache_dir.mkdir(parents=True, exist_ok=True)
     _write_if_changed(cache_dir / "config.json", json.dumps({"version": CACHE_VERSION, "dataset": name,
                       "root": str(dataset.root), "config": config.as_dict(), "detector": detector}, indent=2))
-    jobs = [
-        Job(r.video_id, str(r.path), str(_video_file(cache_dir, r.video_id)),
-            {"config": config.as_dict(), "record": r.as_dict(), "detector": detector})
-        for r in records
-    ]
+    jobs = []
+    for r in records:
+        dst = _video_file(cache_dir, r.video_id)
+        # relative, so the parameters (and the manifest's verdict on them) do not depend on where the cache is
+        trace = os.path.relpath(_trace_file(cache_dir, r.video_id), dst.parent)
+        params = {"config": config.as_dict(), "record": r.as_dict(), "detector": detector, "trace": trace}
+        jobs.append(Job(r.video_id, str(r.path), str(dst), params))
     summary = run_batch(jobs, prepare_video, cache_dir, workers=workers, executor=executor, scheduler=scheduler,
                         progress=progress, retry_crashed=retry_crashed)  # fmt: skip
     size = write_index(cache_dir)
@@ -641,6 +700,10 @@ def write_index(cache_dir: str | os.PathLike) -> int:
         row = dict(rec["params"]["record"])
         row.update({k: rec[k] for k in ("frames_decoded", "fps", "clip_starts", "frames_stored", "box", "bytes")})
         row["file"] = path.relative_to(cache_dir).as_posix()
+        trace = _trace_file(cache_dir, key)
+        if "trace_frames" in rec and trace.exists():
+            row["trace"] = trace.relative_to(cache_dir).as_posix()
+            row["trace_frames"] = rec["trace_frames"]
         rows.append(row)
     config = read_json(cache_dir / "config.json", "cache config")
     _write_if_changed(cache_dir / "index.json", json.dumps({**config, "videos": rows}, indent=1))
@@ -649,6 +712,46 @@ def write_index(cache_dir: str | os.PathLike) -> int:
 
 def _video_file(cache_dir: Path, video_id: str) -> Path:
     return cache_dir / "videos" / f"{video_id}.npy"
+
+
+def _trace_file(cache_dir: Path, video_id: str) -> Path:
+    return cache_dir / "traces" / f"{video_id}.npy"
+
+
+def read_trace(cache_dir: str | os.PathLike, row: dict):
+    """The pulse trace of one cached video.
+
+    Parameters
+    ----------
+    cache_dir : path-like
+        The cache folder (:func:`open_cache`'s first result).
+    row : dict
+        The video's row of the cache index.
+
+    Returns
+    -------
+    antispoof.baselines.pulse.PulseTrace
+        ``means``: float32 (frames, 3), R, G, B in [0, 1] of the face crop's skin region per frame, unmagnified;
+        ``fps``: the video's frame rate.
+
+    Raises
+    ------
+    ValueError
+        The cache has no trace for the video (prepared by a version-1 program) or its file is not one.
+    """
+    from .baselines.pulse import PulseTrace
+
+    name = row.get("video_id", "?")
+    if not row.get("trace"):
+        raise ValueError(f"{cache_dir}: no pulse trace for {name} (a version-1 cache: prepare it again)")
+    path = Path(cache_dir) / row["trace"]
+    try:
+        means = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{path}: unreadable pulse trace ({exc})") from None
+    if means.dtype != np.float32 or means.ndim != 2 or means.shape[1] != 3 or len(means) != row.get("trace_frames"):
+        raise ValueError(f"{path}: not the pulse trace of {name} (float32, {row.get('trace_frames')} x 3)")
+    return PulseTrace(means, float(row["fps"]))
 
 
 def _write_if_changed(path: Path, text: str) -> None:
@@ -678,8 +781,9 @@ def open_cache(path: str | os.PathLike) -> tuple[Path, dict]:
     except (OSError, CorruptJSONError) as exc:
         reason = exc.detail if isinstance(exc, CorruptJSONError) else exc.strerror or str(exc)
         raise ValueError(f"{path / 'index.json'}: unreadable cache index ({reason})") from None
-    if index.get("version") != CACHE_VERSION:
-        raise ValueError(f"{path}: cache version {index.get('version')} (this program reads {CACHE_VERSION})")
+    if index.get("version") not in READABLE_VERSIONS:
+        raise ValueError(f"{path}: cache version {index.get('version')} (this program reads "
+                         f"{', '.join(map(str, READABLE_VERSIONS))})")  # fmt: skip
     if not isinstance(index.get("videos"), list) or not isinstance(index.get("config"), dict):
         raise ValueError(f"{path / 'index.json'}: unreadable cache index (no 'videos' list or 'config' object)")
     return path, index
@@ -727,6 +831,11 @@ class ClipDataset:
         global generator, which training seeds, checkpoints and (in DataLoader workers)
         reseeds every epoch: the same seeds give the same augmentations, a resumed run
         continues exactly, and workers do not repeat one epoch's draws in the next.
+    pulse : bool
+        Items become ``(clip, label, video_id, pulse)``, ``pulse`` the float32 (9,) rPPG features of the
+        clip's whole video (:func:`antispoof.baselines.pulse.trace_features` of its :func:`read_trace`),
+        computed once per video here: what a CNN-LSTM with ``pulse_features`` reads. A ValueError when a
+        video has no trace (version-1 cache) or is too short for the features.
 
     Attributes
     ----------
@@ -734,10 +843,12 @@ class ClipDataset:
         One per item (what balanced samplers need).
     attack_types : dict
         video_id -> attack type (None for bona fide).
+    pulse_features : ndarray, float32, (len(rows), 9), or None
+        With ``pulse``: one row per video, in the order of ``rows``.
     """
 
     def __init__(self, cache, video_ids=None, *, split: str | None = None, augment: bool = False,
-                 seed: int = 0, shift: int = 0) -> None:
+                 seed: int = 0, shift: int = 0, pulse: bool = False) -> None:
         self.path, self.index = open_cache(cache)
         rows = self.index["videos"]
         if video_ids is not None:
@@ -762,6 +873,18 @@ class ClipDataset:
         self.augment = augment
         self.seed = seed
         self.shift = shift
+        self.pulse_features = None
+        if pulse:
+            from .baselines.pulse import trace_features
+
+            features = []
+            for r in rows:
+                trace = read_trace(self.path, r)
+                try:
+                    features.append(trace_features(trace.means, trace.fps))
+                except ValueError as exc:
+                    raise ValueError(f"{r['video_id']}: {exc}") from None
+            self.pulse_features = np.array(features, np.float32)
 
     def __len__(self) -> int:
         return len(self.items)
@@ -784,6 +907,8 @@ class ClipDataset:
         if self.augment:
             frames = self._augmented(frames)
         clip = torch.from_numpy(np.ascontiguousarray(frames.transpose(0, 3, 1, 2)))
+        if self.pulse_features is not None:
+            return clip, self.labels[index], self.rows[i]["video_id"], torch.from_numpy(self.pulse_features[i])
         return clip, self.labels[index], self.rows[i]["video_id"]
 
     def _augmented(self, frames: np.ndarray) -> np.ndarray:

@@ -233,9 +233,9 @@ class _MiddleFrameHeld(Dataset):
         return len(self.dataset)
 
     def __getitem__(self, index: int):
-        clip, label, video_id = self.dataset[index]
+        clip, label, video_id, *pulse = self.dataset[index]  # the video's pulse features, if any, unchanged
         clip = to_clip_batch(clip)[0]
-        return clip[len(clip) // 2].expand_as(clip).contiguous(), label, video_id
+        return clip[len(clip) // 2].expand_as(clip).contiguous(), label, video_id, *pulse
 
 
 def _attention_examples(pred: ClipPredictions, count: int) -> list[dict[str, Any]]:

@@ -1,7 +1,8 @@
 """Inference below training and evaluation: the device, scoring clips with a model, scoring a dataset.
 
 Datasets follow the project contract: ``dataset[i] = (clip, label, video_id)`` with ``clip`` a float32
-``(T, 3, H, W)`` RGB tensor in [0, 1], ``label`` 1 = bona fide / 0 = attack, ``video_id`` a str.
+``(T, 3, H, W)`` RGB tensor in [0, 1], ``label`` 1 = bona fide / 0 = attack, ``video_id`` a str; for a
+model with ``pulse_features``, ``(clip, label, video_id, pulse)``, ``pulse`` the video's float32 (9,) features.
 """
 
 from __future__ import annotations
@@ -39,6 +40,14 @@ def to_clip_batch(clips: Any) -> torch.Tensor:
     if not x.is_floating_point():
         raise ValueError(f"clips must be float RGB in [0, 1], got dtype {x.dtype}")
     return x.float()
+
+
+def pulse_input(batch: Sequence, device: torch.device) -> tuple[torch.Tensor, ...]:
+    """The extra forward argument of a dataset batch: ``(pulse,)`` float32 on ``device`` when the items carry
+    pulse features (a fourth element, :class:`~antispoof.cache.ClipDataset` with ``pulse=True``), else ``()``."""
+    if len(batch) < 4:
+        return ()
+    return (torch.as_tensor(batch[3]).to(device, non_blocking=True).float(),)
 
 
 @torch.no_grad()
@@ -160,11 +169,12 @@ def predict_clips(
     scores: list[np.ndarray] = []
     attention: list = []
     sums = {"total": 0.0, "lstm": 0.0, "cnn": 0.0}
-    for clips, batch_labels, batch_ids in tqdm(loader, desc=desc, disable=not progress, leave=False):
+    for batch in tqdm(loader, desc=desc, disable=not progress, leave=False):
+        clips, batch_labels, batch_ids = batch[:3]
         clips = to_clip_batch(clips).to(dev, non_blocking=True)
         batch_labels = torch.as_tensor(batch_labels).long()
         with torch.autocast(dev.type, dtype=torch.float16, enabled=use_amp):
-            out = model(clips)
+            out = model(clips, *pulse_input(batch, dev))
         scores.append(out.scores.double().cpu().numpy())
         labels.append(batch_labels.numpy())
         ids.extend(str(v) for v in batch_ids)

@@ -11,6 +11,7 @@ import numpy as np
 
 from antispoof import metrics
 from antispoof.cache import PrepareConfig, VideoTooShortError, all_clip_starts, make_detector, open_clip_stream
+from antispoof.labels import BONA_FIDE
 from antispoof.limits import MAX_BATCH_SIZE
 from evm.validation import integer
 
@@ -64,6 +65,8 @@ class Predictor:
         if self.aggregate not in metrics.AGGREGATES:
             raise ValueError(f"{run_dir}: threshold.json has an unknown aggregate {self.aggregate!r}")
         self.model = run.load_model(device=device)
+        self.device = next(self.model.parameters()).device
+        self.pulse = RunDir.takes_pulse(config)
         self.detector = make_detector(detector)
 
     def __call__(self, path: str | os.PathLike) -> Prediction:
@@ -76,8 +79,9 @@ class Predictor:
         cfg = self.prepare
         try:
             try:
-                with open_clip_stream(path, cfg, detector=self.detector, starts=all_clip_starts) as stream:
-                    scores = self._score(stream.clips)
+                with open_clip_stream(path, cfg, detector=self.detector, starts=all_clip_starts,
+                                      trace=self.pulse) as stream:  # fmt: skip
+                    scores = self._score(stream.clips) if not self.pulse else self._score_with_pulse(stream)
             except VideoTooShortError as exc:
                 raise ValueError(f"video too short: {exc.n_frames} frames, one clip needs {exc.span}") from None
             except NoFaceError:
@@ -113,3 +117,34 @@ class Predictor:
             if batch:
                 flush()
         return np.concatenate(scores) if scores else np.zeros(0)
+
+    def _score_with_pulse(self, stream) -> np.ndarray:
+        """Scores of a stream's clips by a model with ``pulse_features``: each batch is encoded as it comes
+        (its pooled LSTM output kept, ``hidden_size`` floats a clip), and classified once the whole video's
+        pulse trace, hence its features, is known."""
+        import torch
+
+        from antispoof.baselines.pulse import trace_features
+
+        contexts, batch = [], []
+
+        def flush() -> None:
+            x = torch.from_numpy(np.stack(batch)).permute(0, 1, 4, 2, 3).float() / 255
+            contexts.append(self.model.encode(x.to(self.device))[0])
+            batch.clear()
+
+        with torch.inference_mode():
+            self.model.eval()
+            for clip in stream.clips:
+                batch.append(clip)
+                if len(batch) == self.batch_size:
+                    flush()
+            if batch:
+                flush()
+            if not contexts:
+                return np.zeros(0)
+            features = trace_features(stream.trace, stream.fps)  # ValueError (too short) -> the result's error
+            context = torch.cat(contexts)
+            pulse = torch.as_tensor(features, dtype=torch.float32, device=self.device).expand(len(context), -1)
+            logits = self.model.classify(context, pulse)
+            return torch.softmax(logits.float(), dim=-1)[:, BONA_FIDE].double().cpu().numpy()

@@ -84,6 +84,12 @@ class RunDir:
             raise FileNotFoundError(f"{self.path} is not a run directory: {self.CONFIG} is missing")
         return read_json(self.config_path, "run config")
 
+    @staticmethod
+    def takes_pulse(config: Mapping[str, Any]) -> bool:
+        """Whether the model of a run's ``config.json`` (:meth:`read_config`) reads pulse features: its data
+        then needs them (:class:`~antispoof.cache.ClipDataset` with ``pulse=True``)."""
+        return bool((config.get("model") or {}).get("pulse_features", False))
+
     def write_config(self, config: Mapping[str, Any]) -> None:
         self.path.mkdir(parents=True, exist_ok=True)
         write_json(self.config_path, config)

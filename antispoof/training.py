@@ -46,7 +46,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 
 from . import __version__, metrics
 from .augment import hold_still
-from .inference import ClipPredictions, predict_clips, resolve_device
+from .inference import ClipPredictions, predict_clips, pulse_input, resolve_device
 from .labels import ATTACK, BONA_FIDE
 from .models import ModelConfig, build_model
 from .rundir import RunDir
@@ -299,6 +299,13 @@ def train(
     except (TypeError, ValueError) as error:
         raise ValueError(f"data must be JSON-serialisable: {error}") from None
     _check_classes(train_labels := dataset_labels(train_dataset), "train_dataset", "training")
+    wants_pulse = ModelConfig.from_dict(model_config).pulse_features
+    for name, dataset in (("train_dataset", train_dataset), ("dev_dataset", dev_dataset)):
+        if (getattr(dataset, "pulse_features", None) is not None) != wants_pulse:
+            raise ValueError(
+                f"{name}: the model {'takes' if wants_pulse else 'takes no'} pulse features and the dataset "
+                f"{'has none (ClipDataset(..., pulse=True))' if wants_pulse else 'has them'}"
+            )
     _check_classes(dataset_labels(dev_dataset), "dev_dataset", "the dev EER")
 
     ctx = _Distributed(cfg.device)
@@ -355,6 +362,8 @@ def _train(
     else:
         seed_everything(cfg.seed)
         model = build_model(requested)
+        if requested.pulse_features:  # standardised by the training videos' statistics, saved with the weights
+            model.set_pulse_statistics(train_dataset.pulse_features)
     config = _run_config(model, cfg, data, ctx.world_size)
     if is_main:
         run.write_config(config)
@@ -470,7 +479,8 @@ def train_one_epoch(
     model.train()
     sums = [0.0, 0.0, 0.0, 0.0]  # total, lstm, cnn, clips
     bar = tqdm(loader, desc=f"epoch {epoch}/{cfg.epochs}", disable=not show, leave=False)
-    for step, (clips, labels, _) in enumerate(bar):
+    for step, batch in enumerate(bar):
+        clips, labels = batch[:2]
         labels = torch.as_tensor(labels).long()
         frame_labels = labels
         if cfg.still_prob > 0:  # on the CPU: the same draws whatever the device
@@ -478,7 +488,7 @@ def train_one_epoch(
         clips = clips.to(device, non_blocking=True).float()
         labels, frame_labels = labels.to(device), frame_labels.to(device)
         with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
-            output = net(clips)
+            output = net(clips, *pulse_input(batch, device))
         terms = model.loss(output, labels, lambda_cnn=cfg.lambda_cnn, frame_labels=frame_labels)
         if not torch.isfinite(terms.total):
             raise FloatingPointError(f"loss is {float(terms.total)} at epoch {epoch} step {step}: lower lr?")

@@ -304,6 +304,13 @@ def _check_detector(spec: str) -> None:
     help="Feed the LSTM each frame's features and their change since the previous frame (not in the paper).",
 )
 @click.option(
+    "--pulse-features/--no-pulse-features",
+    default=False,  # ModelConfig's default (a test holds them equal; importing it here would import torch)
+    show_default=True,
+    help="CNN-LSTM: the classifier also reads the video's 9 rPPG features from the cache's pulse traces, "
+    "standardised on the training videos (not in the paper; docs/pulse.md).",
+)
+@click.option(
     "--trunk-channels",
     help="Channels of the small backbone's stages, comma-separated, one conv + pool each (default 32,64,128,128).",
 )
@@ -386,6 +393,7 @@ def train(
     hidden_size: int,
     projection_dim: int | None,
     temporal_delta: bool,
+    pulse_features: bool,
     trunk_channels: str | None,
     epochs: int,
     batch_size: int,
@@ -428,8 +436,9 @@ def train(
     for split in ("train", "dev"):
         if not ids[split]:
             raise click.ClickException(f"the cache has no {split} videos for protocol {protocol or 'default'}")
-    train_ds = ClipDataset(cache_dir, ids["train"], augment=augment, seed=seed, shift=augment_shift)
-    dev_ds = ClipDataset(cache_dir, ids["dev"])
+    train_ds = ClipDataset(cache_dir, ids["train"], augment=augment, seed=seed, shift=augment_shift,
+                           pulse=pulse_features)  # fmt: skip
+    dev_ds = ClipDataset(cache_dir, ids["dev"], pulse=pulse_features)
     model = {
         "architecture": architecture,
         "trunk": backbone,
@@ -439,6 +448,7 @@ def train(
         "hidden_size": hidden_size,
         "projection_dim": projection_dim,
         "temporal_delta": temporal_delta,
+        "pulse_features": pulse_features,
         **channels,
         "weights": str(Path(pretrained).resolve()) if pretrained else None,
     }
@@ -499,7 +509,8 @@ def evaluate(
         raise click.ClickException(f"the cache has no {split} videos for protocol {protocol or 'default'}")
     from antispoof.rundir import RunDir
 
-    trained_on = (RunDir(run_dir).read_config().get("data") or {}).get("prepare")
+    run_config = RunDir(run_dir).read_config()
+    trained_on = (run_config.get("data") or {}).get("prepare")
     if trained_on is not None and trained_on != index["config"]:
         # Cross-database tests use another dataset's cache, but it should be prepared the same way.
         click.echo(
@@ -507,7 +518,7 @@ def evaluate(
             "(crop size, clips or magnification differ); the numbers may not mean what you expect",
             err=True,
         )
-    test_ds = ClipDataset(cache_dir, ids[split])
+    test_ds = ClipDataset(cache_dir, ids[split], pulse=RunDir.takes_pulse(run_config))
     report = run_evaluate(run_dir, test_ds, attack_types=test_ds.attack_types, device=device)
     report["data"] = {"cache": str(cache_dir), "dataset": index["dataset"], "protocol": protocol, "split": split}
     report_dir = report_dir or Path(run_dir) / f"eval-{index['dataset']}-{protocol or 'default'}-{split}"

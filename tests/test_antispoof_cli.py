@@ -335,6 +335,9 @@ BAD_INPUTS = [
     (["train", "{cache}", "--out", "{tmp}/r", "--trunk-channels", "8,16"],
      "--trunk-channels is for --backbone small", 2),
     (["train", "{cache}", "--out", "{tmp}/r", "--lr-schedule", "step"], "Invalid value for '--lr-schedule'", 2),
+    # the flow's videos last less than the 3 s the pulse features need
+    (["train", "{cache}", "--out", "{tmp}/r", "--backbone", "small", "--pulse-features"],
+     "clip too short for pulse features", 1),
     (["evaluate", "{tmp}/nope", "--data", "{cache}"], "is not a run directory: config.json is missing", 1),
     (["evaluate", "{run}", "--data", "{tmp}/nope"], "no such cache folder", 1),
     (["evaluate", "{run}", "--data", "{cache}", "--split", "validation"], "the cache has no validation videos", 1),
@@ -359,3 +362,12 @@ def test_bad_input_is_one_error_line(flow, tmp_path, capsys, args, message, code
     assert message in one_error_line(err)
     assert sorted(p.name for p in flow["run"].iterdir()) == before  # nothing written into the run
     assert not (tmp_path / "r").exists() or not any((tmp_path / "r").iterdir())
+
+
+def test_train_pulse_option_defaults_to_the_model_config():
+    from antispoof.models import ModelConfig
+    from cli.antispoof_cli import train
+
+    option = next(p for p in train.params if p.name == "pulse_features")
+    assert option.default is ModelConfig().pulse_features is False
+    assert option.opts == ["--pulse-features"] and option.secondary_opts == ["--no-pulse-features"]

@@ -17,6 +17,7 @@ import pytest
 import torch
 
 import antispoof.cache
+from antispoof.baselines.pulse import PulseSVM, PulseTrace, pulse_features, trace_features
 from antispoof.cache import (
     CACHE_VERSION,
     ORDERS,
@@ -31,11 +32,12 @@ from antispoof.cache import (
     prepare,
     prepare_video,
     read_oriented,
+    read_trace,
     stream_clips,
 )
 from antispoof.data import open_dataset
 from antispoof.data.annotations import AnnotationError, NoFaceError
-from antispoof.data.faces import HaarDetector, crop_clip, face_track
+from antispoof.data.faces import HaarDetector, crop_clip, crop_skin_roi, face_track
 from antispoof.data.records import VideoRecord
 from antispoof.data.synth import generate
 from antispoof.training import EpochSampler, train
@@ -43,6 +45,7 @@ from cli.antispoof_cli import main
 from evm.batch import MANIFEST, Job, read_manifest
 from evm.io import VideoError, VideoReader
 from evm.presets import MagnifyParams
+from evm.pulse import RegionMean
 from videos import grating_frames, write_video
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -728,3 +731,87 @@ def test_balanced_sampler_feeds_a_loader_over_the_cache(prepared):
             assert clips.shape[1:] == (CLIP_LEN, 3, SIZE, SIZE) and len(video_ids) == len(batch_labels)
             seen += batch_labels.tolist()
     assert len(seen) == 408 and abs(np.mean(seen) - 0.5) < 0.1
+
+
+# ------------------------------------------------------------------------------------------ pulse traces
+
+
+def direct_trace(record, config, *, detector=None):
+    """The reference trace: every frame decoded, face-tracked and cropped unmagnified, then RegionMean."""
+    frames, _ = read_oriented(record.path, record.flip)
+    boxes = face_track(frames, record=record, detector=detector, stride=config.detect_stride, mode=config.track)
+    crops = crop_clip(frames, boxes, border=config.border, size=config.size)
+    region = RegionMean((config.size, config.size), roi=crop_skin_roi(config.size, config.size))
+    return np.array([region(c) for c in crops], np.float32), crops
+
+
+def test_prepare_stores_every_frames_skin_mean_as_a_direct_computation_gives_it(prepared):
+    ds, records, out, result = prepared
+    cache_dir, index = open_cache(result.cache_dir)  # other tests add caches beside it
+    rows = {r["video_id"]: r for r in index["videos"]}
+    x, y, w, h = crop_skin_roi(SIZE, SIZE)
+    assert (x, y, w, h) == (15, 21, 17, 13)  # 0.32..0.68 x 0.45..0.72 of 48 px
+    for rec in records:
+        row = rows[rec.video_id]
+        assert row["trace"] == f"traces/{rec.video_id}.npy" and row["trace_frames"] == FRAMES
+        trace = read_trace(cache_dir, row)
+        assert isinstance(trace, PulseTrace) and trace.fps == FPS
+        assert trace.means.dtype == np.float32 and trace.means.shape == (FRAMES, 3)
+        reference, crops = direct_trace(rec, CONFIG)
+        # the same frames, boxes and crops (unmagnified, though the cache's clips are magnified), bit for bit
+        np.testing.assert_array_equal(trace.means, reference, strict=True)
+        # and the maths: the plain mean of the skin rectangle, in [0, 1]
+        plain = crops[:, y : y + h, x : x + w].reshape(FRAMES, -1, 3).mean(axis=1) / 255.0
+        np.testing.assert_allclose(trace.means, plain, atol=1e-6)
+        assert 0.05 < trace.means.mean() < 0.95 and trace.means.std(axis=0).max() > 0
+
+
+@pytest.mark.parametrize("magnify", sorted(MAGNIFY))
+@pytest.mark.parametrize("order", ORDERS)
+def test_the_trace_is_the_unmagnified_crops_whatever_the_order_and_filter(tree, magnify, order):
+    record = next(r for r in sorted(tree, key=lambda r: r.video_id) if r.label == 1)
+    config = PrepareConfig(size=SIZE, clip_len=CLIP_LEN, frame_step=STEP, magnify=MAGNIFY[magnify], order=order)
+    early = lambda n, fps, config: [0]  # noqa: E731 - the only clip ends at frame 6: the trace goes on to the end
+    streamed = stream_clips(record.path, config, record=record, starts=early, trace=True)
+    np.testing.assert_array_equal(streamed.trace, direct_trace(record, config)[0], strict=True)
+    # the clips are those of a run without the trace
+    assert_same_stream(streamed, in_memory(record.path, config, record=record, starts=early))
+    assert stream_clips(record.path, config, record=record, starts=early).trace is None
+
+
+def test_trace_features_of_the_cached_trace_are_the_crops_pulse_features(tree, tmp_path):
+    record = next(r for r in sorted(tree, key=lambda r: r.video_id) if r.label == 1)
+    frames, fps = read_oriented(record.path)
+    long = write_video(tmp_path / "long.mp4", np.concatenate([frames, frames[::-1]] * 2), fps)  # 160 frames, 6.4 s
+    config = PrepareConfig(size=SIZE, clip_len=CLIP_LEN, frame_step=STEP, magnify=None)
+    job = Job("long", str(long), str(tmp_path / "videos" / "long.npy"),
+              {"config": config.as_dict(), "record": {**record.as_dict(), "path": str(long), "annotation": None},
+               "detector": None, "trace": "../traces/long.npy"})  # fmt: skip
+    row = prepare_video(job)
+    assert row["trace_frames"] == 160
+    trace = read_trace(tmp_path, {"video_id": "long", "fps": row["fps"], "trace": "traces/long.npy",
+                                  "trace_frames": 160})  # fmt: skip
+    crops = direct_trace(VideoRecord(**{**record.as_dict(), "path": long, "annotation": None}), config,
+                         detector=HaarDetector())[1]  # fmt: skip
+    np.testing.assert_allclose(trace_features(trace.means, trace.fps), pulse_features(crops, fps), rtol=1e-5, atol=1e-6)
+    assert PulseSVM(fps=99.0).features(trace).shape == (1, 9)  # a trace brings its own frame rate
+
+
+def test_a_version_1_cache_is_read_but_has_no_traces(prepared, tmp_path):
+    result = prepared[3]
+    old = tmp_path / "v1"
+    shutil.copytree(result.cache_dir, old)
+    index = json.loads((old / "index.json").read_text())
+    rows = [{k: v for k, v in r.items() if k not in ("trace", "trace_frames")} for r in index["videos"]]
+    (old / "index.json").write_text(json.dumps({**index, "version": 1, "videos": rows}))
+    path, index = open_cache(old)
+    assert len(ClipDataset(old)) == 12 * 3
+    with pytest.raises(ValueError, match=r"no pulse trace for .* \(a version-1 cache: prepare it again\)"):
+        read_trace(path, index["videos"][0])
+    row = {**index["videos"][0], "trace": "traces/x.npy", "trace_frames": 3}
+    (old / "traces" / "x.npy").write_bytes(b"not numpy")
+    with pytest.raises(ValueError, match=r"x.npy: unreadable pulse trace"):
+        read_trace(path, row)
+    np.save(old / "traces" / "x.npy", np.zeros((4, 3), np.float32))
+    with pytest.raises(ValueError, match=r"not the pulse trace of .* \(float32, 3 x 3\)"):
+        read_trace(path, row)

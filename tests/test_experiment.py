@@ -7,11 +7,12 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from antispoof import experiment as ex
 from antispoof.data.synth import generate
-from antispoof.experiment.methods import _T1_METHODS, _T2_METHODS
+from antispoof.experiment.methods import _T1_METHODS, _T2_METHODS, parse_method
 from cli.antispoof_cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -334,3 +335,84 @@ def test_cli_usage_errors(tmp_path, capsys):
         main(["experiment", str(tmp_path / "bad.toml")])
     err = capsys.readouterr().err.strip().splitlines()
     assert info.value.code == 1 and len(err) == 1 and "unknown method 'RNN'" in err[0]
+
+
+@pytest.fixture(scope="module")
+def long_replay_root(tmp_path_factory):
+    # 3.2 s videos: a pulse needs seconds (antispoof.baselines.pulse.MIN_SECONDS = 3)
+    return generate(tmp_path_factory.mktemp("synth") / "replay", "replay-attack", clients=3, size=(64, 48),
+                    duration=3.2, seed=7)  # fmt: skip
+
+
+def test_the_pulse_baseline_runs_on_the_cache_traces_in_both_tables(tmp_path, long_replay_root):
+    from antispoof.baselines import PulseSVM, load_baseline
+    from antispoof.cache import ClipDataset, read_trace
+
+    study = (
+        '[study]\nmethods = ["LBP-TOP", "pulse"]\nintra = ["replay-adverse"]\n'
+        'cross = [["replay-adverse", "replay-controlled"]]\n'
+    )
+    config = ex.load_config(write_config(tmp_path, long_replay_root, study))
+    assert [m.name for m in config.methods] == ["LBP-TOP", "Pulse"] and not config.methods[1].magnify
+    out = tmp_path / "study"
+    summary = ex.run_experiment(config, out, log=lambda line: None)
+    cells = {(c["kind"], c["method"]): c for c in summary["cells"]}
+    assert set(cells) == {(k, m) for k in ("intra", "cross") for m in ("LBP-TOP", "Pulse")}
+    pulse = cells[("intra", "Pulse")]
+    # one feature row per video: the 12 training videos, not their clips
+    assert pulse["run"]["train_clips"] == 12 and cells[("intra", "LBP-TOP")]["run"]["train_clips"] == 24
+    assert pulse["metrics"]["n_videos"] == 12 and 0 <= pulse["metrics"]["hter"] <= 1
+    assert set(summary["caches"]) == {"replay-attack/plain"}  # the pulse reads the plain cache's traces
+    # the stored model scores the test videos' traces as the cell did
+    model = load_baseline(out / pulse["run"]["run_dir"] / "model")
+    assert isinstance(model, PulseSVM)
+    report = json.loads((out / pulse["report"]).read_text())
+    cache = Path(summary["caches"]["replay-attack/plain"]["dir"])
+    test = ClipDataset(cache, [v["video_id"] for v in report["videos"]])
+    vids, scores = model.score_videos([read_trace(cache, r) for r in test.rows], [r["video_id"] for r in test.rows])
+    by_id = {v["video_id"]: v["score"] for v in report["videos"]}
+    np.testing.assert_allclose(scores, [by_id[v] for v in vids])
+    # live skin pulses, replays carry a weakened one, prints none: the bona fide videos score above every attack
+    bona_fide = [by_id[r["video_id"]] for r in test.rows if r["label"] == 1]
+    attack = [by_id[r["video_id"]] for r in test.rows if r["label"] == 0]
+    assert len(bona_fide) == 2 and len(attack) == 10 and min(bona_fide) > max(attack)
+    for table in ("table1-intra.md", "table2-cross.md"):
+        assert "| LBP-TOP | Pulse |" in (out / table).read_text()
+    with pytest.raises(ex.ConfigError, match=r"unknown method 'Pulse\^M'"):
+        parse_method("Pulse^M")
+
+
+def test_a_cnn_lstm_with_pulse_features_in_a_study_and_in_predict(tmp_path, long_replay_root):
+    import torch
+
+    from antispoof.baselines.pulse import trace_features
+    from antispoof.cache import PrepareConfig, all_clip_starts, stream_clips
+    from antispoof.predict import Predictor
+    from antispoof.rundir import RunDir
+
+    study = '[study]\nmethods = ["CNN", "CNN-LSTM"]\nintra = ["replay-adverse"]\n'
+    path = write_config(tmp_path, long_replay_root, study)
+    path.write_text(path.read_text().replace("hidden_size = 8", "hidden_size = 8\npulse_features = true"))
+    config = ex.load_config(path)
+    out = tmp_path / "study"
+    summary = ex.run_experiment(config, out, log=lambda line: None)
+    cnn, lstm = summary["cells"]
+    assert lstm["metrics"]["n_videos"] == 12 and 0 <= lstm["metrics"]["hter"] <= 1
+    run_dir = out / lstm["run"]["run_dir"]
+    assert RunDir(run_dir).read_config()["model"]["pulse_features"] is True
+    assert not RunDir.takes_pulse(RunDir(out / cnn["run"]["run_dir"]).read_config())  # a CNN-LSTM option only
+    # predict streams the video once: clips encoded as they come, classified with the whole video's features
+    from antispoof.data import open_dataset
+
+    video = next(r for r in open_dataset("replay-attack", long_replay_root).records
+                 if r.split == "test" and r.label == 1 and r.condition == "adverse")  # fmt: skip
+    predictor = Predictor(run_dir, device="cpu")
+    result = predictor(video.path)
+    assert result.error is None and result.clips >= 1
+    prep = PrepareConfig.from_dict(RunDir(run_dir).read_config()["data"]["prepare"])
+    streamed = stream_clips(video.path, prep, detector=predictor.detector, starts=all_clip_starts, trace=True)
+    x = torch.from_numpy(streamed.clips).view(-1, prep.clip_len, prep.size, prep.size, 3).permute(0, 1, 4, 2, 3)
+    pulse = torch.as_tensor(trace_features(streamed.trace, streamed.fps), dtype=torch.float32).expand(len(x), -1)
+    with torch.no_grad():
+        direct = predictor.model.eval()(x.float() / 255, pulse).scores.numpy()
+    np.testing.assert_allclose(result.clip_scores, direct, atol=2e-6)

@@ -386,3 +386,62 @@ def test_weight_loading_errors(tmp_path, conv_tensors):
         read_state_dict(a_list)
     with pytest.raises(FileNotFoundError):
         read_state_dict(tmp_path / "missing.pth")
+
+
+# ------------------------------------------------------------------------------------------ pulse features
+
+
+def test_pulse_features_widen_the_classifier_and_are_standardised_by_the_stored_statistics():
+    torch.manual_seed(0)
+    plain = build_model(TINY).eval()
+    torch.manual_seed(0)
+    model = build_model({**TINY, "pulse_features": True}).eval()
+    assert plain.classifier.in_features == 12 and model.classifier.in_features == 12 + 9
+    assert "pulse_mean" not in plain.state_dict() and model.state_dict()["pulse_std"].shape == (9,)
+    # the option only adds at the end: every other weight is drawn as without it
+    for key, value in plain.state_dict().items():
+        if not key.startswith("classifier"):
+            assert torch.equal(value, model.state_dict()[key]), key
+    x = clips()
+    rng = np.random.default_rng(0)
+    train = rng.normal([1, 2, 3, 0.5, 0.5, 0.5, 4, 0.5, 10], [1, 1, 1, 0.1, 0.1, 0.1, 2, 0.1, 5], size=(20, 9))
+    model.set_pulse_statistics(train)
+    np.testing.assert_allclose(model.pulse_mean.numpy(), train.mean(axis=0), rtol=1e-6)
+    np.testing.assert_allclose(model.pulse_std.numpy(), train.std(axis=0, ddof=1), rtol=1e-5)
+    p0 = torch.as_tensor(train[:2], dtype=torch.float32)
+    p1 = p0 + torch.arange(1.0, 10.0)
+    with torch.no_grad():
+        w = model.classifier.weight[:, 12:].clone()
+        d = model(x, p1).logits - model(x, p0).logits
+    # logits are linear in the standardised features: the difference is W_pulse (p1 - p0) / std
+    expected = ((p1 - p0) / model.pulse_std) @ w.T
+    torch.testing.assert_close(d, expected, rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match=r"takes pulse features \(B, 9\) = \(2, 9\), got None"):
+        model(x)
+    with pytest.raises(ValueError, match=r"got \(2, 8\)"):
+        model(x, p0[:, :8])
+    with pytest.raises(ValueError, match=r"takes no pulse features"):
+        plain(x, p0)
+    with pytest.raises(ValueError, match=r"takes no pulse features"):
+        plain.set_pulse_statistics(train)
+    with pytest.raises(ValueError, match=r"pulse statistics need finite \(N >= 2, 9\) features, got \(1, 9\)"):
+        model.set_pulse_statistics(train[:1])
+    with pytest.raises(ValueError, match="pulse_features needs architecture='cnn_lstm'"):
+        build_model({**TINY, "architecture": "frame_cnn", "pulse_features": True})
+    with pytest.raises(ValueError, match="pulse_features must be True or False"):
+        ModelConfig(pulse_features="yes")
+    assert ModelConfig.from_dict({}).pulse_features is False  # configs of older runs lack the key
+    assert ModelConfig.from_dict(ModelConfig(pulse_features=True).to_dict()).pulse_features is True
+
+
+def test_without_the_option_the_outputs_are_those_of_before():
+    # Logits of this seed-0 model on this input, computed with the code before pulse_features existed.
+    torch.manual_seed(0)
+    config = {"trunk": "small", "trunk_channels": [4, 4, 4, 4], "hidden_size": 8, "image_size": [32, 32],
+              "num_frames": 4, "attention": "paper"}  # fmt: skip
+    model = build_model(config).eval()
+    x = torch.rand(2, 4, 3, 32, 32, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        logits = model(x).logits
+    before = [[0.2873292565345764, -0.05433454364538193], [0.28673887252807617, -0.05404701828956604]]
+    torch.testing.assert_close(logits, torch.tensor(before), rtol=0, atol=1e-6)

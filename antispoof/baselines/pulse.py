@@ -10,47 +10,74 @@ spectral SNR: nine per clip (:data:`FEATURE_NAMES`). :class:`PulseSVM` is the cl
 machinery of the LBP baselines (calibrated SVM, video score = mean clip probability, persistence).
 
 A clip must span at least :data:`MIN_SECONDS` (two periods at the band's low edge): the cache clips of
-the CNN-LSTM (8 frames) are far too short; give whole face-crop videos.
+the CNN-LSTM (8 frames) are far too short. Give whole face-crop videos, or the :class:`PulseTrace` a
+prepared cache stores per video (its skin-region means over the whole video, :func:`antispoof.cache.read_trace`):
+:func:`trace_features` is the same computation from the means.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import scipy.signal
 
-from evm.pulse import DEFAULT_BAND_BPM, FILTER_ORDER, PulseSignal, check_band_bpm, spectral_snr
+from evm.pulse import DEFAULT_BAND_BPM, FILTER_ORDER, PulseSignal, RegionMean, check_band_bpm, spectral_snr
 from evm.temporal import butterworth
 from evm.validation import positive
 
+from ..data.faces import CROP_SKIN, crop_skin_roi
 from .lbp import _channel_axis
 from .svm import _SVMBaseline
 
-__all__ = ["FEATURE_NAMES", "MIN_SECONDS", "PulseSVM", "pulse_features"]
+__all__ = ["CROP_SKIN", "FEATURE_NAMES", "MIN_SECONDS", "PulseSVM", "PulseTrace", "pulse_features", "trace_features"]
 
 #: The features, in order: log10 peak power and peak share of R, G, B, then of the POS trace, then its SNR (dB).
 FEATURE_NAMES = ("log_e_r", "log_e_g", "log_e_b", "gamma_r", "gamma_g", "gamma_b", "log_e_pos", "gamma_pos", "snr_pos")
 #: Shortest clip the features accept, seconds.
 MIN_SECONDS = 3.0
-#: The skin region of a face crop (the crop is the face box enlarged 1.6 times, :mod:`antispoof.data.faces`):
-#: x0, y0, x1, y1 as fractions of the crop side: cheeks and nose, no background, no eyes' blinks.
-CROP_SKIN = (0.32, 0.45, 0.68, 0.72)
+
+
+@dataclass(frozen=True)
+class PulseTrace:
+    """The per-frame mean RGB of a face crop's skin region (:data:`~antispoof.data.faces.CROP_SKIN`), with its rate.
+
+    What a prepared cache stores per video (:func:`antispoof.cache.read_trace`): :class:`PulseSVM` takes it in
+    place of a face-crop clip, so the features of a whole video need not hold its frames.
+
+    Attributes
+    ----------
+    means : ndarray, (T, 3)
+        R, G, B means in [0, 1], one row per frame.
+    fps : float
+        Frame rate of the video, Hz.
+    """
+
+    means: np.ndarray
+    fps: float
 
 
 def _region_means(clip, layout: str) -> np.ndarray:
+    """(T, 3) float64 means in [0, 1] of the clip's :data:`CROP_SKIN` region: :class:`evm.pulse.RegionMean` for
+    uint8 clips (the cache's traces are made the same way), the same sum in NumPy for float ones."""
     clip = np.asarray(clip)
     if clip.ndim != 4:
         raise ValueError(f"clip must be (T, H, W, 3) or (T, 3, H, W), got shape {clip.shape}")
     if _channel_axis(clip.shape, layout) == 1:
         clip = clip.transpose(0, 2, 3, 1)
     H, W = clip.shape[1:3]
-    x0, y0, x1, y1 = CROP_SKIN
-    r = clip[:, int(y0 * H) : max(int(y0 * H) + 1, int(y1 * H)), int(x0 * W) : max(int(x0 * W) + 1, int(x1 * W))]
-    means = r.reshape(len(clip), -1, 3).mean(axis=1, dtype=np.float64)
+    x, y, w, h = crop_skin_roi(H, W)
+    if clip.dtype == np.uint8:
+        region = RegionMean((H, W), roi=(x, y, w, h))
+        return np.array([region(frame) for frame in clip]).reshape(len(clip), 3)
+    means = clip[:, y : y + h, x : x + w].reshape(len(clip), -1, 3).mean(axis=1, dtype=np.float64)
     return means / 255.0 if np.issubdtype(clip.dtype, np.integer) else means
 
 
 def pulse_features(clip, fps: float, *, band_bpm=DEFAULT_BAND_BPM, layout: str = "auto") -> np.ndarray:
     """The nine rPPG spectral features of one face-crop clip (:data:`FEATURE_NAMES`).
+
+    :func:`trace_features` of the clip's skin-region means.
 
     Parameters
     ----------
@@ -65,17 +92,46 @@ def pulse_features(clip, fps: float, *, band_bpm=DEFAULT_BAND_BPM, layout: str =
     Returns
     -------
     ndarray, float64, (9,)
-        Peak powers are of the mean-normalised signals (relative units squared), log10 with a floor
-        of 1e-12; shares in [0, 1]; SNR in dB, clipped to [-30, 30].
+        As :func:`trace_features`.
 
     Raises
     ------
     ValueError
         Not an RGB clip, too short, or an invalid band.
     """
+    return trace_features(_region_means(clip, layout), fps, band_bpm=band_bpm)
+
+
+def trace_features(means, fps: float, *, band_bpm=DEFAULT_BAND_BPM) -> np.ndarray:
+    """The nine rPPG spectral features (:data:`FEATURE_NAMES`) of a skin region's mean RGB over time.
+
+    Parameters
+    ----------
+    means : array-like, (T, 3)
+        R, G, B means in [0, 1] per frame (a :class:`PulseTrace`'s), finite; at least :data:`MIN_SECONDS` long.
+    fps : float
+        Frame rate, Hz.
+    band_bpm : (low, high)
+        Heart-rate band, bpm.
+
+    Returns
+    -------
+    ndarray, float64, (9,)
+        Peak powers are of the mean-normalised signals (relative units squared), log10 with a floor
+        of 1e-12; shares in [0, 1]; SNR in dB, clipped to [-30, 30].
+
+    Raises
+    ------
+    ValueError
+        Not a (T, 3) finite trace, too short, or an invalid band.
+    """
     fps = positive(fps, "fps")
     low, high = check_band_bpm(band_bpm, fps)
-    means = _region_means(clip, layout)
+    means = np.asarray(means, dtype=np.float64)
+    if means.ndim != 2 or means.shape[1] != 3:
+        raise ValueError(f"a pulse trace must be (T, 3) R, G, B means, got shape {means.shape}")
+    if not np.isfinite(means).all():
+        raise ValueError("a pulse trace must be finite")
     n = len(means)
     if n < MIN_SECONDS * fps:
         raise ValueError(f"clip too short for pulse features: {n} frames = {n / fps:.1f} s, need {MIN_SECONDS:g} s")
@@ -120,5 +176,8 @@ class PulseSVM(_SVMBaseline):
         return {**super().get_settings(), "fps": self.fps, "band_bpm": list(self.band_bpm)}
 
     def features(self, clip) -> np.ndarray:
-        """(1, 9) float64: the clip's pulse features."""
+        """(1, 9) float64: the pulse features of a face-crop clip (at ``fps``) or of a :class:`PulseTrace`
+        (at its own rate)."""
+        if isinstance(clip, PulseTrace):
+            return trace_features(clip.means, clip.fps, band_bpm=self.band_bpm)[None, :]
         return pulse_features(clip, self.fps, band_bpm=self.band_bpm, layout=self.layout)[None, :]

@@ -378,11 +378,14 @@ class LBPTOPSVM(_SVMBaseline):
         return lbp_top_features(clip, self.layout)[None, :]
 
 
-_CLASSES = {c.__name__: c for c in (LBPSVM, LBPTOPSVM)}
+def _classes() -> dict[str, type]:
+    from .pulse import PulseSVM  # imports this module: looked up when a model is loaded
+
+    return {c.__name__: c for c in (LBPSVM, LBPTOPSVM, PulseSVM)}
 
 
-def load_baseline(path) -> LBPSVM | LBPTOPSVM:
-    """Load a model saved by :meth:`LBPSVM.save` or :meth:`LBPTOPSVM.save`, whichever it is.
+def load_baseline(path) -> _SVMBaseline:
+    """Load a model saved by :meth:`LBPSVM.save`, :meth:`LBPTOPSVM.save` or :meth:`PulseSVM.save`, whichever it is.
 
     Raises
     ------
@@ -390,9 +393,10 @@ def load_baseline(path) -> LBPSVM | LBPTOPSVM:
         ``path`` is not a saved baseline (see :meth:`LBPSVM.load`).
     """
     meta = _read_meta(path)
-    if meta["model"] not in _CLASSES:
+    classes = _classes()
+    if meta["model"] not in classes:
         raise ValueError(f"{path}: unknown model {meta['model']!r}")
-    return _restore(_CLASSES[meta["model"]], meta, Path(path))
+    return _restore(classes[meta["model"]], meta, Path(path))
 
 
 # -- helpers -----------------------------------------------------------------------------------

@@ -217,6 +217,25 @@ def annotation_may_apply(record) -> bool:
         return True
 
 
+#: The skin region of a face crop (the face box enlarged ``border`` = 1.6 times, :func:`crop_clip`): x0, y0, x1, y1
+#: as fractions of the crop side: cheeks and nose, no background, no eyes' blinks. The pulse cue is the mean
+#: RGB of this region over time (:func:`crop_skin_roi`, :mod:`antispoof.baselines.pulse`, the cache's traces).
+CROP_SKIN = (0.32, 0.45, 0.68, 0.72)
+
+
+def crop_skin_roi(height: int, width: int) -> tuple[int, int, int, int]:
+    """The :data:`CROP_SKIN` region of a ``height x width`` face crop, in pixels, at least one pixel each way.
+
+    Returns
+    -------
+    (x, y, w, h) : tuple of int
+        The rectangle :class:`evm.pulse.RegionMean` takes as ``roi``.
+    """
+    x0, y0, x1, y1 = CROP_SKIN
+    left, top = int(x0 * width), int(y0 * height)
+    return left, top, max(1, int(x1 * width) - left), max(1, int(y1 * height) - top)
+
+
 def crop_window(box, border: float = DEFAULT_BORDER) -> tuple[float, float, float]:
     """The square crop around a face box: (x0, y0, side), ``side = border * max(w, h)``, same centre."""
     x, y, w, h = (float(v) for v in np.asarray(box, dtype=np.float64)[:4])

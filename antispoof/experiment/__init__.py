@@ -41,7 +41,9 @@ with its metrics, threshold, training summary and times, the tables, the wall ti
 Method semantics
 ----------------
 ``LBP`` / ``LBP-TOP``: :class:`~antispoof.baselines.LBPSVM` (frame level) / :class:`~antispoof.baselines.LBPTOPSVM`
-(clip level) fitted on the training clips of the cache; video score = mean. ``CNN``: the frame-level
+(clip level) fitted on the training clips of the cache; video score = mean. ``Pulse`` (not the paper's):
+:class:`~antispoof.baselines.PulseSVM` on the nine rPPG features of each video's pulse trace (stored in the
+plain cache beside the clips, :func:`antispoof.cache.read_trace`), one row per video. ``CNN``: the frame-level
 CNN (``architecture="frame_cnn"``). ``CNN-LSTM``: the CNN-LSTM without attention (last hidden state);
 ``^A``: with the paper's attention. ``^M``: on the magnified cache; without it, on the cache prepared
 with ``magnify=None``. The decision threshold is always the EER threshold of the training side's dev

@@ -458,7 +458,8 @@ def _parse_model(table: dict, base_dir: Path, prepare: PrepareConfig) -> dict:
         for architecture, attention in (("cnn_lstm", "paper"), ("frame_cnn", "none")):
             ModelConfig.from_dict(
                 {
-                    **model,
+                    # pulse_features: CNN-LSTM only; the runner leaves it out of the frame CNN's config
+                    **{k: v for k, v in model.items() if architecture == "cnn_lstm" or k != "pulse_features"},
                     "architecture": architecture,
                     "attention": attention,
                     "image_size": prepare.size,

@@ -22,7 +22,9 @@ class Method:
     ----------
     name : str
         Canonical name, e.g. ``"CNN-LSTM^AM"``.
-    family : {"LBP", "LBP-TOP", "CNN", "CNN-LSTM"}
+    family : {"LBP", "LBP-TOP", "Pulse", "CNN", "CNN-LSTM"}
+        ``Pulse``: the rPPG baseline (:class:`~antispoof.baselines.PulseSVM`), one feature row per video from
+        the cache's pulse traces (never magnified: the traces are of the unmagnified crops).
     magnify : bool
         Trained and tested on the magnified cache (superscript M).
     attention : {"none", "paper"}
@@ -54,6 +56,7 @@ METHODS: tuple[Method, ...] = (
     _method("LBP", "M"),
     _method("LBP-TOP"),
     _method("LBP-TOP", "M"),
+    _method("Pulse"),
     _method("CNN"),
     _method("CNN", "M"),
     _method("CNN-LSTM"),

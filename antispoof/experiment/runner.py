@@ -237,18 +237,21 @@ class _Study:
 
     def model_config(self, cell: Cell) -> dict:
         prep = self.config.prepare
-        return {
+        model = {
             **self.config.model,
             "architecture": "frame_cnn" if cell.method.family == "CNN" else "cnn_lstm",
             "attention": cell.method.attention,
             "image_size": [prep.size, prep.size],
             "num_frames": prep.clip_len,
         }
+        if model["architecture"] == "frame_cnn":
+            model.pop("pulse_features", None)  # a CNN-LSTM option: the frame CNN has no pooled output to extend
+        return model
 
     def baseline_settings(self, method: Method, seed: int) -> dict:
         settings = {k: v for k, v in self.config.baselines.items() if k not in _BASELINE_RUNTIME}
-        if method.family == "LBP-TOP":
-            settings.pop("train_frame_step")  # LBP-TOP has one feature per clip
+        if method.family != "LBP":
+            settings.pop("train_frame_step")  # LBP-TOP has one feature per clip, the pulse one per video
         return {**settings, "random_state": seed}
 
     # -- trainings ------------------------------------------------------------------------------------
@@ -288,8 +291,10 @@ class _Study:
         from ..rundir import RunDir
 
         t = self.config.train
-        train_ds = ClipDataset(cache, ids["train"], augment=t["augment"], seed=cell.seed)
-        dev_ds = ClipDataset(cache, ids["dev"])
+        model = self.model_config(cell)
+        pulse = bool(model.get("pulse_features", False))
+        train_ds = ClipDataset(cache, ids["train"], augment=t["augment"], seed=cell.seed, pulse=pulse)
+        dev_ds = ClipDataset(cache, ids["dev"], pulse=pulse)
         data = {
             "method": cell.method.name,
             "dataset": cell.train.dataset,
@@ -297,7 +302,6 @@ class _Study:
             "cache": cache.name,
             "prepare": self.config.prepare_config(cell.method.magnify).as_dict(),
         }
-        model = self.model_config(cell)
         settings = train_config(
             t,
             seed=cell.seed,
@@ -322,16 +326,18 @@ class _Study:
         }
 
     def _train_baseline(self, cell: Cell, cache: Path, ids: Mapping[str, list[str]], run_dir: Path) -> dict:
-        from ..baselines import LBPSVM, LBPTOPSVM
+        from ..baselines import LBPSVM, LBPTOPSVM, PulseSVM
         from ..cache import ClipDataset
 
-        cls = LBPSVM if cell.method.family == "LBP" else LBPTOPSVM
+        cls = {"LBP": LBPSVM, "LBP-TOP": LBPTOPSVM, "Pulse": PulseSVM}[cell.method.family]
         runtime = {k: self.config.baselines[k] for k in _BASELINE_RUNTIME}
         model = cls(**self.baseline_settings(cell.method, cell.seed), **runtime)
         train_ds = ClipDataset(cache, ids["train"])
-        model.fit(_clips(train_ds), train_ds.labels, _clip_video_ids(train_ds))
+        items, train_labels, train_vids = _baseline_inputs(cell.method, train_ds)
+        model.fit(items, train_labels, train_vids)
         dev_ds = ClipDataset(cache, ids["dev"])
-        vids, scores = model.score_videos(_clips(dev_ds), _clip_video_ids(dev_ds))
+        items, _, dev_vids = _baseline_inputs(cell.method, dev_ds)
+        vids, scores = model.score_videos(items, dev_vids)
         labels = _video_labels(dev_ds, vids)
         bonafide, attack = metrics.split_by_label(scores, labels)
         dev_eer, threshold = metrics.eer(bonafide, attack)
@@ -341,7 +347,7 @@ class _Study:
             "threshold": float(threshold),
             "dev_eer": float(dev_eer),
             "dev_auc": float(metrics.roc_auc(bonafide, attack)),
-            "train_clips": len(train_ds),
+            "train_clips": len(train_labels),  # feature items: clips, or videos (Pulse)
         }
 
     # -- cells ----------------------------------------------------------------------------------------
@@ -416,8 +422,9 @@ class _Study:
     def _evaluate_neural(self, run_dir: Path, cache: Path, test_ids: list[str]) -> dict:
         from ..cache import ClipDataset
         from ..evaluation import evaluate
+        from ..rundir import RunDir
 
-        test_ds = ClipDataset(cache, test_ids)
+        test_ds = ClipDataset(cache, test_ids, pulse=RunDir.takes_pulse(RunDir(run_dir).read_config()))
         return evaluate(
             run_dir,
             test_ds,
@@ -437,7 +444,8 @@ class _Study:
 
         model = load_baseline(run_dir / "model")
         test_ds = ClipDataset(cache, test_ids)
-        vids, scores = model.score_videos(_clips(test_ds), _clip_video_ids(test_ds))
+        items, _, item_vids = _baseline_inputs(cell.method, test_ds)
+        vids, scores = model.score_videos(items, item_vids)
         labels = _video_labels(test_ds, vids)
         types = [test_ds.attack_types[v] for v in vids]
         return {
@@ -446,6 +454,17 @@ class _Study:
             "threshold": {"value": run["threshold"], "source": "run", "criterion": "eer", "dev_eer": run["dev_eer"]},
             **score_report(vids, scores, labels, run["threshold"], types),
         }
+
+
+def _baseline_inputs(method: Method, ds) -> tuple[Iterator, list[int], list[str]]:
+    """What a baseline is fitted on or scores, with the label and video of each item: the cached clips
+    (``LBP``, ``LBP-TOP``), or one :class:`~antispoof.baselines.pulse.PulseTrace` per video (``Pulse``)."""
+    if method.family == "Pulse":
+        from ..cache import read_trace
+
+        rows = ds.rows
+        return (read_trace(ds.path, r) for r in rows), [int(r["label"]) for r in rows], [r["video_id"] for r in rows]
+    return _clips(ds), ds.labels, _clip_video_ids(ds)
 
 
 def _clips(ds) -> Iterator[np.ndarray]:

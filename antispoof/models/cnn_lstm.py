@@ -34,6 +34,7 @@ from collections.abc import Mapping
 from functools import partial
 from typing import Any, NamedTuple
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -58,6 +59,7 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 NUM_CLASSES = 2  # 0 = attack, 1 = bona fide
+PULSE_FEATURES = 9  # len(antispoof.baselines.pulse.FEATURE_NAMES): the classifier's extra inputs
 
 
 # --------------------------------------------------------------------------------------------------- config
@@ -106,6 +108,12 @@ class ModelConfig:
         Path of pretrained VGG-16 conv weights, loaded by :func:`build_model` (vgg16 trunk only).
     weights_layout : {"auto", "vggface", "torchvision", "torchvision_bn"}
         Key layout of ``weights``; resolved by :func:`build_model` when "auto".
+    pulse_features : bool
+        CNN-LSTM only, not in the paper (default False): the classifier also reads the video's nine rPPG
+        features (:data:`antispoof.baselines.pulse.FEATURE_NAMES`, from the whole video's pulse trace),
+        standardised by the training set's mean and standard deviation (buffers of the model, saved with
+        it), concatenated to the attention-pooled LSTM output: ``Linear(hidden_size + 9, 2)``. The
+        forward then takes ``pulse`` (B, 9).
     """
 
     architecture: str = "cnn_lstm"
@@ -124,6 +132,7 @@ class ModelConfig:
     normalization: str = "auto"
     weights: str | None = None
     weights_layout: str = "auto"
+    pulse_features: bool = False
 
     def __post_init__(self) -> None:
         # Normalise JSON lists back to tuples so that a round trip compares equal; an int image_size is square.
@@ -151,6 +160,10 @@ class ModelConfig:
         real(self.dropout, "dropout", minimum=0.0, maximum=1.0, strict_max=True)
         if not isinstance(self.temporal_delta, bool):
             raise ValueError(f"temporal_delta must be True or False, got {self.temporal_delta!r}")
+        if not isinstance(self.pulse_features, bool):
+            raise ValueError(f"pulse_features must be True or False, got {self.pulse_features!r}")
+        if self.pulse_features and self.architecture != "cnn_lstm":
+            raise ValueError(f"pulse_features needs architecture='cnn_lstm', got {self.architecture!r}")
         if self.weights is not None and self.trunk != "vgg16":
             raise ValueError(f"pretrained weights need trunk='vgg16', got trunk={self.trunk!r}")
 
@@ -429,9 +442,53 @@ class CNNLSTM(nn.Module):
         else:
             self.attention = LastStep()
         self.dropout = nn.Dropout(config.dropout)
-        self.classifier = nn.Linear(config.hidden_size, NUM_CLASSES)
+        extra = PULSE_FEATURES if config.pulse_features else 0
+        if config.pulse_features:
+            # the training set's statistics (set_pulse_statistics), saved and loaded with the weights
+            self.register_buffer("pulse_mean", torch.zeros(PULSE_FEATURES))
+            self.register_buffer("pulse_std", torch.ones(PULSE_FEATURES))
+        self.classifier = nn.Linear(config.hidden_size + extra, NUM_CLASSES)
 
-    def forward(self, clips: torch.Tensor) -> ModelOutput:
+    def set_pulse_statistics(self, features) -> None:
+        """Standardise the pulse features with these videos' statistics (before training).
+
+        Parameters
+        ----------
+        features : array-like, (N, 9)
+            The pulse features of the training videos (:func:`antispoof.baselines.pulse.trace_features`);
+            N >= 2, finite. A feature with zero spread gets a standard deviation of 1.
+        """
+        if not self.config.pulse_features:
+            raise ValueError("this model takes no pulse features (pulse_features=False)")
+        x = torch.as_tensor(np.asarray(features, dtype=np.float64))
+        if x.ndim != 2 or x.shape[1] != PULSE_FEATURES or len(x) < 2 or not torch.isfinite(x).all():
+            raise ValueError(f"pulse statistics need finite (N >= 2, {PULSE_FEATURES}) features, got {tuple(x.shape)}")
+        std = x.std(dim=0)
+        self.pulse_mean.copy_(x.mean(dim=0))
+        self.pulse_std.copy_(torch.where(std > 0, std, torch.ones_like(std)))
+
+    def forward(self, clips: torch.Tensor, pulse: torch.Tensor | None = None) -> ModelOutput:
+        """``clips`` (B, T, 3, H, W) in [0, 1]; ``pulse`` (B, 9) raw pulse features, exactly when
+        ``config.pulse_features``. :meth:`encode` then :meth:`classify`."""
+        _check_clips(clips, self.config.image_size)
+        self._check_pulse(pulse, clips.shape[0])
+        context, alpha, frame_logits = self.encode(clips)
+        return ModelOutput(logits=self.classify(context, pulse), frame_logits=frame_logits, attention=alpha)
+
+    def _check_pulse(self, pulse: torch.Tensor | None, b: int) -> None:
+        if self.config.pulse_features:
+            if pulse is None or tuple(pulse.shape) != (b, PULSE_FEATURES):
+                got = None if pulse is None else tuple(pulse.shape)
+                raise ValueError(
+                    f"this model takes pulse features (B, {PULSE_FEATURES}) = ({b}, {PULSE_FEATURES}), got {got}"
+                )
+        elif pulse is not None:
+            raise ValueError("this model takes no pulse features (pulse_features=False)")
+
+    def encode(self, clips: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
+        """Everything before the classifier: ``(context (B, hidden_size), attention (B, T) or None,
+        frame_logits (B, T, 2))``. A video's pulse features come from all its frames: a caller scoring a
+        stream encodes its clips as they come and classifies them once the features are known."""
         _check_clips(clips, self.config.image_size)
         b, t = clips.shape[:2]
         features = self.trunk(self.normalize(clips.flatten(0, 1)))  # (B*T, C, h, w)
@@ -444,8 +501,16 @@ class CNNLSTM(nn.Module):
             sequence = torch.cat([sequence, delta], dim=-1)
         hidden, _ = self.lstm(sequence)  # (B, T, hidden)
         context, alpha = self.attention(hidden)
-        logits = self.classifier(self.dropout(context))
-        return ModelOutput(logits=logits, frame_logits=frame_logits, attention=alpha)
+        return context, alpha, frame_logits
+
+    def classify(self, context: torch.Tensor, pulse: torch.Tensor | None = None) -> torch.Tensor:
+        """``(B, 2)`` logits from :meth:`encode`'s ``context``, with the standardised ``pulse`` (B, 9) when
+        ``config.pulse_features``."""
+        self._check_pulse(pulse, context.shape[0])
+        if pulse is not None:
+            z = (pulse.to(context.dtype) - self.pulse_mean.to(context.dtype)) / self.pulse_std.to(context.dtype)
+            context = torch.cat([context, z], dim=1)
+        return self.classifier(self.dropout(context))
 
     def loss(
         self,
