@@ -8,8 +8,9 @@ clients, 4 s per video: everything but the seed as in docs/training.md, "A CPU r
 prepares its clip cache with that section's settings, and for every training seed trains the recipe's
 CNN-LSTM on it and evaluates it on its test split at the dev threshold. Prints a Markdown table: per run
 the test HTER, EER, AUC, APCER per attack type, the share of bona fide test videos still accepted with
-their middle frame held (the report's still check) and the seconds of each stage; then the mean and the
-sample standard deviation (ddof=1) over the runs, and the total time.
+their middle frame held (the report's still check) and the seconds of each stage (training: the sum of its
+epochs' times, over every invocation that ran some); then the mean and the sample standard deviation
+(ddof=1) over the runs, and the total time.
 
 Everything lives under ``--out`` and a rerun skips what is complete: ``data/seed-D/`` (a tree, done when
 ``data/seed-D.json`` exists), ``cache/seed-D/`` (the resumable :func:`antispoof.prepare` cache, done when
@@ -221,7 +222,7 @@ def make_cache(out: Path, seed: int, s: dict[str, Any], workers: int, verbose: b
 
 def make_run(out: Path, data_seed: int, train_seed: int, s: dict[str, Any], cache: dict, verbose: bool, log) -> dict:
     """Train (resuming) and evaluate one run; returns its result (``metrics``, ``seconds``), stored once."""
-    from antispoof import ClipDataset, TrainConfig, evaluate, train
+    from antispoof import ClipDataset, RunDir, TrainConfig, evaluate, train
     from antispoof.cache import open_cache, protocol_ids
 
     folder = out / "runs" / f"d{data_seed}-t{train_seed}"
@@ -244,8 +245,10 @@ def make_run(out: Path, data_seed: int, train_seed: int, s: dict[str, Any], cach
     config = TrainConfig(**s["train"], seed=train_seed, progress=verbose)
     data = {"cache": str(cache_dir.resolve()), "dataset": index["dataset"], "prepare": index["config"]}
     run_dir = train(model, train_ds, dev_ds, folder / "run", config, resume=True, data=data)
-    train_seconds = time.perf_counter() - started
-    log(f"{tag} train: {train_seconds:.1f} s; evaluate on {len(ids['test'])} test videos")
+    wall = time.perf_counter() - started
+    # the training's time is its epochs' (with the dev scoring), over every invocation that ran some of them
+    train_seconds = sum(e["epoch_seconds"] for e in RunDir(run_dir).read_metrics(required=("epoch_seconds",)))
+    log(f"{tag} train: {train_seconds:.1f} s of epochs ({wall:.1f} s now); evaluate on {len(ids['test'])} test videos")
     started = time.perf_counter()
     test_ds = ClipDataset(cache_dir, ids["test"])
     report = evaluate(run_dir, test_ds, attack_types=test_ds.attack_types, batch_size=s["train"]["batch_size"])
@@ -259,6 +262,7 @@ def make_run(out: Path, data_seed: int, train_seed: int, s: dict[str, Any], cach
         "threshold": report["threshold"]["value"],
         "dev_eer": report["threshold"].get("dev_eer"),
         "seconds": {"train": train_seconds, "evaluate": time.perf_counter() - started},
+        "train_wall_seconds_last_call": wall,
     }
     write_json(folder / "result.json", stored)  # last: its presence means the run is complete
     log(f"{tag} test HTER {100 * test['hter']:.2f}%, EER {100 * test['eer']:.2f}%, AUC {test['auc']:.3f}")

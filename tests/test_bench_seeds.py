@@ -70,6 +70,17 @@ def test_tiny_benchmark_table_and_rerun(tmp_path, capsys, monkeypatch):
     assert capsys.readouterr().out == text
     assert _stage_files(out) == before
 
+    # a run stopped after training, before its result: the training is found complete, only evaluated again
+    monkeypatch.undo()
+    monkeypatch.setattr(antispoof.data.synth, "generate", refuse)
+    monkeypatch.setattr(antispoof, "prepare", refuse)
+    (out / "runs/d23-t0/result.json").unlink()
+    assert bench.main([*ARGV, "--out", str(out)]) == 0
+    assert capsys.readouterr().out == text
+    after = _stage_files(out)
+    assert after.pop("runs/d23-t0/result.json") != before.pop("runs/d23-t0/result.json") and after == before
+    assert (out / "runs/d23-t0/run/metrics.jsonl").read_text().count("\n") == 1  # one epoch, not two
+
 
 def test_bad_flags_are_one_line_errors(tmp_path, capsys):
     for argv, needle in (
