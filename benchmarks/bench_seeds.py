@@ -35,26 +35,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from antispoof.jsonio import read_json, write_json  # noqa: E402
 from antispoof.limits import MAX_EPOCHS, MAX_SEED, MAX_WORKERS  # noqa: E402
+from antispoof.profiles import CPU  # noqa: E402
 
 FORMAT = 1
 LAYOUT = "replay-attack"
 
-#: The recipe of docs/training.md, "A CPU run on generated data" (generation, prepare, model, training).
+#: The settings measured: the generated dataset of docs/training.md, "A CPU run on generated data", prepared
+#: and trained with the cpu profile (what ``antispoof prepare`` and ``antispoof train`` do without options on
+#: a machine without a GPU).
 RECIPE: dict[str, Any] = {
     "clients": 34,
     "duration": 4.0,
     "frame_size": [160, 120],
-    "prepare": {"size": 64, "clip_len": 8, "frame_step": 3, "clips_per_video": 4, "warmup": 0.5, "alpha": 20.0},
-    "model": {"trunk": "small", "trunk_channels": [16, 32, 64, 128], "temporal_delta": True},
-    "train": {
-        "epochs": 16,
-        "batch_size": 16,
-        "lr": 1e-3,
-        "lr_schedule": "cosine",
-        "patience": 16,
-        "still_prob": 0.5,
-        "still_noise": 0.01,
-    },
+    "prepare": dict(CPU.prepare),
+    "model": {k: list(v) if isinstance(v, tuple) else v for k, v in CPU.model.items()},
+    "train": dict(CPU.train),
 }
 
 #: ``--tiny``: the same pipeline at a size that runs in seconds (checks the script, not the model).
@@ -63,7 +58,7 @@ TINY: dict[str, Any] = {
     "duration": 1.0,
     "frame_size": [64, 48],
     "prepare": {"size": 16, "clip_len": 4, "frame_step": 2, "clips_per_video": 1, "warmup": 0.5, "alpha": 20.0},
-    "model": {"trunk": "small", "trunk_channels": [4, 8], "temporal_delta": True, "hidden_size": 8},
+    "model": {"trunk": "small", "trunk_channels": [4, 8], "temporal_delta": True, "hidden_size": 8, "motion_stream": 2},
     "train": {
         "epochs": 1,
         "batch_size": 8,
