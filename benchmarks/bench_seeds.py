@@ -47,6 +47,7 @@ RECIPE: dict[str, Any] = {
     "clients": 34,
     "duration": 4.0,
     "frame_size": [160, 120],
+    "live_motion": 1.0,
     "prepare": dict(CPU.prepare),
     "model": {k: list(v) if isinstance(v, tuple) else v for k, v in CPU.model.items()},
     "train": dict(CPU.train),
@@ -57,6 +58,7 @@ TINY: dict[str, Any] = {
     "clients": 3,
     "duration": 1.0,
     "frame_size": [64, 48],
+    "live_motion": 1.0,
     "prepare": {"size": 16, "clip_len": 4, "frame_step": 2, "clips_per_video": 1, "warmup": 0.5, "alpha": 20.0},
     "model": {"trunk": "small", "trunk_channels": [4, 8], "temporal_delta": True, "hidden_size": 8, "motion_stream": 2},
     "train": {
@@ -163,7 +165,7 @@ def make_dataset(out: Path, seed: int, s: dict[str, Any], workers: int, log: Cal
     from antispoof.data.synth import generate
 
     wanted = {"layout": LAYOUT, "seed": seed, "clients": s["clients"], "duration": s["duration"],
-              "size": s["frame_size"]}  # fmt: skip
+              "size": s["frame_size"], "live_motion": s["live_motion"]}  # fmt: skip
     marker = out / "data" / f"seed-{seed}.json"
     stored = _marker(marker, wanted)
     if stored is not None:
@@ -174,7 +176,7 @@ def make_dataset(out: Path, seed: int, s: dict[str, Any], workers: int, log: Cal
     started = time.perf_counter()
     # an interrupted generation left no marker: write the tree again over whatever it left
     generate(root, LAYOUT, clients=s["clients"], seed=seed, size=tuple(s["frame_size"]), duration=s["duration"],
-             overwrite=True, workers=workers)  # fmt: skip
+             overwrite=True, workers=workers, live_motion=s["live_motion"])  # fmt: skip
     stored = {"format": FORMAT, "settings": wanted, "root": root.name, "seconds": time.perf_counter() - started}
     write_json(marker, stored)
     log(f"[data {seed}] generate: {stored['seconds']:.1f} s")
@@ -182,17 +184,21 @@ def make_dataset(out: Path, seed: int, s: dict[str, Any], workers: int, log: Cal
 
 
 def prepare_config(s: dict[str, Any]):
-    """The :class:`antispoof.PrepareConfig` of the settings (magnification: the defaults but alpha)."""
+    """The :class:`antispoof.PrepareConfig` of the settings (magnification: the defaults but alpha; an
+    alpha of None: crops only)."""
     from antispoof import PrepareConfig
     from evm.presets import MagnifyParams
 
     p = dict(s["prepare"])
     alpha = p.pop("alpha")
-    return PrepareConfig(**p, magnify=MagnifyParams(alpha=alpha))
+    return PrepareConfig(**p, magnify=None if alpha is None else MagnifyParams(alpha=alpha))
 
 
-def make_cache(out: Path, seed: int, s: dict[str, Any], workers: int, verbose: bool, log) -> dict:
-    """Prepare (or finish preparing) the cache of data seed ``seed``; returns its marker (``cache_dir``)."""
+def make_cache(
+    out: Path, seed: int, s: dict[str, Any], workers: int, verbose: bool, log, data: Path | None = None
+) -> dict:
+    """Prepare (or finish preparing) the cache of data seed ``seed`` (its tree in ``data``, default
+    ``out/data``); returns its marker (``cache_dir``)."""
     from antispoof import open_dataset, prepare
 
     config = prepare_config(s)
@@ -203,7 +209,7 @@ def make_cache(out: Path, seed: int, s: dict[str, Any], workers: int, verbose: b
         log(f"[data {seed}] prepare: done earlier ({stored['seconds']:.0f} s)")
         return stored
     log(f"[data {seed}] prepare: {config.size} px crops, {config.clips_per_video} clips per video")
-    ds = open_dataset(LAYOUT, out / "data" / f"seed-{seed}")
+    ds = open_dataset(LAYOUT, (out / "data" if data is None else data) / f"seed-{seed}")
     result = prepare(ds, out / "cache" / f"seed-{seed}", config, workers=workers, progress=verbose)
     if result.failed:
         key, error = result.failures[0]
