@@ -8,8 +8,8 @@ generated datasets whose faces move less and less (``antispoof synth --live-moti
 The cue magnification is meant to reveal is the small motion of a live face (sway, breathing, head turns,
 blinks, speech) against the rigid motion of a print or a screen. ``--levels`` scales that motion in the
 generator (:func:`antispoof.data.synth.generate`, ``live_motion``): 1 is the usual face, 0.1 a face whose
-sway is a tenth of a pixel to two tenths at 160 x 120 and whose blinks close a tenth of the eye, 0 a face
-that does not move at all (its pulse and the camera noise still change the pixels). The recording a replay
+sway reaches 0.04-0.19 px at 160 x 120 and whose blinks close a tenth of the eye, 0 a face that does not
+move at all (its pulse and the camera noise still change the pixels). The recording a replay
 attack shows is scaled alike (it is a recording of such a person); the attack media's own motion (a hand
 or a fixed support) is the same at every level.
 
