@@ -51,6 +51,8 @@ ATTENTIONS = ("paper", "soft", "none")
 NORMALIZATIONS = ("auto", "vggface", "imagenet", "none")
 WEIGHTS_LAYOUTS = ("auto", "vggface", "torchvision", "torchvision_bn")
 _MAXIMA = {"num_frames": 1024, "num_layers": 64}
+#: ModelConfig fields that only the CNN-LSTM has (a frame CNN built from the same settings leaves them out).
+CNN_LSTM_ONLY = ("pulse_features", "motion_stream")
 
 #: VGG-Face (Albanie's PyTorch conversion): RGB mean on the 0-255 scale, no std scaling.
 VGGFACE_MEAN_255 = (129.186279296875, 104.76238250732422, 93.59396362304688)
