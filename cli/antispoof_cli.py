@@ -179,22 +179,31 @@ def index(root: Path, name: str, protocol: str | None, as_json: bool, verify: bo
     help="Starting settings: cpu (64-px crops for the small CPU network), paper (224 px for VGG-16); auto: "
     "paper with a CUDA GPU, cpu without. Options given explicitly override the profile's values.",
 )
-@click.option("--size", type=_ints(16, PREP["size"]), help="Crop side in pixels [profile: cpu 64, paper 224].")
+@click.option(
+    "--size", type=_ints(16, PREP["size"]), help="Crop side in pixels [profile: cpu 64, paper 224].", default=None
+)
 @click.option(
     "--border",
     type=Number(float, 1.0, PREP["border"]),
     help="Crop side = border x face box side (background included) [profile: 1.6].",
+    default=None,
 )
-@click.option("--clip-len", type=_ints(1, PREP["clip_len"]), help="Frames per clip [profile: 8].")
+@click.option("--clip-len", type=_ints(1, PREP["clip_len"]), help="Frames per clip [profile: 8].", default=None)
 @click.option(
-    "--frame-step", type=_ints(1, PREP["frame_step"]), help="Frame step inside a clip [profile: cpu 3, paper 2]."
+    "--frame-step",
+    type=_ints(1, PREP["frame_step"]),
+    help="Frame step inside a clip [profile: cpu 3, paper 2].",
+    default=None,
 )
-@click.option("--clips-per-video", type=_ints(1, PREP["clips_per_video"]), help="[profile: cpu 4, paper 3]")
+@click.option(
+    "--clips-per-video", type=_ints(1, PREP["clips_per_video"]), help="[profile: cpu 4, paper 3]", default=None
+)
 @click.option(
     "--warmup",
     type=Number(float, 0.0, PREP["warmup"]),
     help="Seconds skipped at the start of each video (the temporal filter's start-up), when it is long enough "
     "[profile: cpu 0.5, paper 1].",
+    default=None,
 )
 @click.option(
     "--crop-order",
@@ -314,7 +323,9 @@ def _check_detector(spec: str) -> None:
     "the paper's training, needs a GPU); auto: the one the cache was prepared with, else paper with a CUDA GPU "
     "and cpu without. Options given explicitly override the profile's values.",
 )
-@click.option("--backbone", type=click.Choice(["vgg16", "small"]), help="[profile: cpu small, paper vgg16]")
+@click.option(
+    "--backbone", type=click.Choice(["vgg16", "small"]), help="[profile: cpu small, paper vgg16]", default=None
+)
 @click.option(
     "--architecture",
     type=click.Choice(["cnn_lstm", "frame_cnn"]),
@@ -327,8 +338,8 @@ def _check_detector(spec: str) -> None:
     type=click.Path(exists=True, dir_okay=False),
     help="VGG-Face or torchvision VGG-16 state dict (.pth) for the vgg16 trunk.",
 )
-@click.option("--attention", type=click.Choice(["paper", "soft", "none"]), help="[profile: paper]")
-@click.option("--hidden-size", type=_ints(1, limits.MAX_WIDTH), help="LSTM size [profile: 256].")
+@click.option("--attention", type=click.Choice(["paper", "soft", "none"]), help="[profile: paper]", default=None)
+@click.option("--hidden-size", type=_ints(1, limits.MAX_WIDTH), help="LSTM size [profile: 256].", default=None)
 @click.option(
     "--projection-dim",
     type=_ints(1, limits.MAX_WIDTH),
@@ -345,6 +356,7 @@ def _check_detector(spec: str) -> None:
     type=_ints(0, limits.MAX_WIDTH),
     help="Channels of a small CNN on the frame differences whose features join the LSTM input; 0: none (not in "
     "the paper) [profile: cpu 16, paper 0].",
+    default=None,
 )
 @click.option(
     "--pulse-features/--no-pulse-features",
@@ -356,23 +368,31 @@ def _check_detector(spec: str) -> None:
 @click.option(
     "--trunk-channels",
     help="Channels of the small backbone's stages, comma-separated, one conv + pool each [profile: cpu 16,32,64,128].",
+    default=None,
 )
-@click.option("--epochs", type=_ints(1, limits.MAX_EPOCHS), help="[profile: cpu 16, paper 20]")
-@click.option("--batch-size", type=_ints(1, limits.MAX_BATCH_SIZE), help="[profile: cpu 16, paper 8]")
+@click.option("--epochs", type=_ints(1, limits.MAX_EPOCHS), help="[profile: cpu 16, paper 20]", default=None)
+@click.option("--batch-size", type=_ints(1, limits.MAX_BATCH_SIZE), help="[profile: cpu 16, paper 8]", default=None)
 @click.option(
-    "--lr", type=Number(float, 0.0, 1e3, strict=True), help="Adam learning rate [profile: cpu 1e-3, paper 1e-5]."
+    "--lr",
+    type=Number(float, 0.0, 1e3, strict=True),
+    help="Adam learning rate [profile: cpu 1e-3, paper 1e-5].",
+    default=None,
 )
 @click.option(
     "--lr-schedule",
     type=click.Choice(LR_SCHEDULES),
     help="cosine: decay from --lr to 0 over --epochs [profile: cpu cosine, paper constant].",
+    default=None,
 )
-@click.option("--weight-decay", type=Number(float, 0.0, 1e6), help="Adam L2 penalty [profile: 0].")
-@click.option("--lambda-cnn", type=Number(float, 0.0, 1e6), help="Weight of the per-frame CNN loss [profile: 1].")
+@click.option("--weight-decay", type=Number(float, 0.0, 1e6), help="Adam L2 penalty [profile: 0].", default=None)
+@click.option(
+    "--lambda-cnn", type=Number(float, 0.0, 1e6), help="Weight of the per-frame CNN loss [profile: 1].", default=None
+)
 @click.option(
     "--patience",
     type=_ints(1, limits.MAX_EPOCHS),
     help="Early stopping (epochs without a better dev EER) [profile: cpu 16, paper 5].",
+    default=None,
 )
 @click.option("--seed", type=_ints(0, limits.MAX_SEED), default=TrainConfig.default("seed"), show_default=True)
 @click.option(
@@ -393,12 +413,14 @@ def _check_detector(spec: str) -> None:
     type=Number(float, 0.0, 1.0),
     help="Probability that a bona fide training clip becomes one of its frames held still, labelled attack "
     "(a photo shows no facial motion): the LSTM must then use the motion across frames [profile: cpu 0.5, paper 0].",
+    default=None,
 )
 @click.option(
     "--still-noise",
     type=Number(float, 0.0, 1e6),
     help="With --augment-still: per-frame noise of standard deviation up to this (intensity range 0-1) "
     "[profile: cpu 0.01, paper 0].",
+    default=None,
 )
 @click.option(
     "--workers",
