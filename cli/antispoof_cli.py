@@ -196,7 +196,10 @@ def index(root: Path, name: str, protocol: str | None, as_json: bool, verify: bo
     default=None,
 )
 @click.option(
-    "--clips-per-video", type=_ints(1, PREP["clips_per_video"]), help="[profile: cpu 4, paper 3]", default=None
+    "--clips-per-video",
+    type=_ints(1, PREP["clips_per_video"]),
+    help="Clips spread evenly over each video [profile: cpu 4, paper 3].",
+    default=None,
 )
 @click.option(
     "--warmup",

@@ -451,7 +451,8 @@ class CNNLSTM(nn.Module):
 
     Pipeline per clip: normalise -> trunk on every frame -> last pool ``(C, h, w)`` flattened C-major
     (spatial layout kept, no global pooling) -> optional linear projection -> (optionally with its
-    frame-to-frame difference, ``temporal_delta``) -> LSTM -> attention over
+    frame-to-frame difference, ``temporal_delta``, and the :class:`MotionStream`'s features of the frame
+    differences, ``motion_stream``) -> LSTM -> attention over
     the hidden states -> dropout -> linear -> 2 logits. In parallel the CNN head classifies every frame
     from the same feature map.
 
