@@ -31,3 +31,6 @@ MAX_WIDTH = 65_536
 MAX_ANNOTATED_FRAMES = 10_000_000
 #: Seeds (numpy's and torch's generators take 63-bit seeds).
 MAX_SEED = 2**63 - 1
+#: Scale of a generated person's motion (``antispoof synth --live-motion``): ten times the usual motion already
+#: moves the face by a sixth of its width.
+MAX_LIVE_MOTION = 10.0

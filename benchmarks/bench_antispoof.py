@@ -5,9 +5,9 @@
 
 Prints two tables (nothing is asserted):
 
-* **model**: for the small trunk at 112x112, the 16-32-64-128 small trunk at 64x64 of the CPU recipe in
-  docs/training.md, and the VGG-16 CNN-LSTM at 224x224 (clips of T = 8 frames,
-  paper attention, hidden size 256, the loss of training with lambda 1): the time of one training step
+* **model**: for the small trunk at 112x112, the cpu profile's model at 64x64 (16-32-64-128 small trunk,
+  temporal delta, motion stream; docs/training.md, "Profiles"), and the VGG-16 CNN-LSTM at 224x224 (clips
+  of T = 8 frames, paper attention, hidden size 256, the loss of training with lambda 1): the time of one training step
   (forward + backward + Adam step) on a batch of 4 clips, inference clips/s (eval mode, batches of 4),
   and the peak memory of each phase, every (model, phase) in a fresh process: resident set high-water
   mark (VmHWM) and, on CUDA, ``torch.cuda.max_memory_allocated``. Warm-up steps are not timed; CUDA
@@ -38,13 +38,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 T, BATCH = 8, 4
+from antispoof.profiles import CPU  # noqa: E402
+
 MODELS = {
     "small": {"trunk": "small", "image_size": 112},
-    # docs' CPU recipe
-    "small-cpu": {"trunk": "small", "image_size": 64, "trunk_channels": [16, 32, 64, 128], "temporal_delta": True},
+    "small-cpu": {**CPU.model, "trunk_channels": list(CPU.model["trunk_channels"]), "image_size": CPU.prepare["size"]},
     "vgg16": {"trunk": "vgg16", "image_size": 224},
 }
-LABELS = {"small": "small trunk", "small-cpu": "small 16-128 (CPU recipe)", "vgg16": "VGG-16 CNN-LSTM"}
+LABELS = {"small": "small trunk", "small-cpu": "cpu profile (small 16-128)", "vgg16": "VGG-16 CNN-LSTM"}
 
 
 # ------------------------------------------------------------------------------------------------ helpers

@@ -10,6 +10,7 @@ import click
 
 from antispoof import limits
 from antispoof.data.datasets import DATASETS
+from antispoof.profiles import CHOICES as PROFILE_CHOICES
 from antispoof.train_config import LR_SCHEDULES, TrainConfig
 from cli.common import run, show_progress
 from cli.evm_cli import magnification_options, params_from_options
@@ -76,6 +77,14 @@ DATASET_NAMES = list(DATASETS)  # the adapters' registry
 @click.option("--size", default="160x120", show_default=True, help="Frame size WxH (even numbers).")
 @click.option("--duration", type=Number(float, 0.5, 3600.0), default=2.0, show_default=True, help="Seconds per video.")
 @click.option("--workers", type=_ints(1, limits.MAX_WORKERS), default=1, show_default=True, help="Parallel processes.")
+@click.option(
+    "--live-motion",
+    type=Number(float, 0.0, limits.MAX_LIVE_MOTION),
+    default=1.0,
+    show_default=True,
+    help="Scale of the rendered faces' motion (sway, breathing, turns, blinks, speech), live and replayed: "
+    "0 motionless, 1 usual; the attack media's own motion is unchanged (docs/experiments.md).",
+)
 @click.option("--overwrite", is_flag=True)
 def synth(
     out: Path,
@@ -86,6 +95,7 @@ def synth(
     size: str,
     duration: float,
     workers: int,
+    live_motion: float,
     overwrite: bool,
 ):
     """Generate a synthetic dataset with the exact file names and annotations of LAYOUT."""
@@ -100,6 +110,8 @@ def synth(
         raise click.BadParameter(f"sides must be in [32, {SYNTH_MAX_SIDE}], got {w}x{h}", param_hint="--size")
     if out.is_dir() and any(out.iterdir()) and not overwrite:
         raise click.ClickException(f"{out}: folder is not empty (pass --overwrite to write into it)")
+    if source_videos and live_motion != 1.0:
+        raise click.UsageError("--live-motion scales rendered faces; it cannot be used with --source-videos")
     sources = find_inputs(source_videos) if source_videos else None
     root = generate(
         out,
@@ -111,6 +123,7 @@ def synth(
         duration=duration,
         overwrite=overwrite,
         workers=workers,
+        live_motion=live_motion,
     )
     click.echo(f"wrote a {layout} tree with {clients} clients to {root}", err=True)
 
@@ -158,25 +171,42 @@ def index(root: Path, name: str, protocol: str | None, as_json: bool, verify: bo
 @click.option("--out", "cache", type=click.Path(path_type=Path), required=True, help="Cache folder (created).")
 @magnification_options
 @click.option("--no-magnify", is_flag=True, help="Crop only (the paper's variants without M).")
-@click.option("--size", type=_ints(16, PREP["size"]), default=224, show_default=True, help="Crop side in pixels.")
+@click.option(
+    "--profile",
+    type=click.Choice(PROFILE_CHOICES),
+    default="auto",
+    show_default=True,
+    help="Starting settings: cpu (64-px crops for the small CPU network), paper (224 px for VGG-16); auto: "
+    "paper with a CUDA GPU, cpu without. Options given explicitly override the profile's values.",
+)
+@click.option(
+    "--size", type=_ints(16, PREP["size"]), help="Crop side in pixels [profile: cpu 64, paper 224].", default=None
+)
 @click.option(
     "--border",
     type=Number(float, 1.0, PREP["border"]),
-    default=1.6,
-    show_default=True,
-    help="Crop side = border x face box side (background included).",
+    help="Crop side = border x face box side (background included) [profile: 1.6].",
+    default=None,
 )
-@click.option("--clip-len", type=_ints(1, PREP["clip_len"]), default=8, show_default=True, help="Frames per clip.")
+@click.option("--clip-len", type=_ints(1, PREP["clip_len"]), help="Frames per clip [profile: 8].", default=None)
 @click.option(
-    "--frame-step", type=_ints(1, PREP["frame_step"]), default=2, show_default=True, help="Frame step inside a clip."
+    "--frame-step",
+    type=_ints(1, PREP["frame_step"]),
+    help="Frame step inside a clip [profile: cpu 3, paper 2].",
+    default=None,
 )
-@click.option("--clips-per-video", type=_ints(1, PREP["clips_per_video"]), default=3, show_default=True)
+@click.option(
+    "--clips-per-video",
+    type=_ints(1, PREP["clips_per_video"]),
+    help="Clips spread evenly over each video [profile: cpu 4, paper 3].",
+    default=None,
+)
 @click.option(
     "--warmup",
     type=Number(float, 0.0, PREP["warmup"]),
-    default=1.0,
-    show_default=True,
-    help="Seconds skipped at the start of each video (the temporal filter's start-up), when it is long enough.",
+    help="Seconds skipped at the start of each video (the temporal filter's start-up), when it is long enough "
+    "[profile: cpu 0.5, paper 1].",
+    default=None,
 )
 @click.option(
     "--crop-order",
@@ -201,12 +231,13 @@ def prepare(
     name: str,
     cache: Path,
     no_magnify: bool,
-    size: int,
-    border: float,
-    clip_len: int,
-    frame_step: int,
-    clips_per_video: int,
-    warmup: float,
+    profile: str,
+    size: int | None,
+    border: float | None,
+    clip_len: int | None,
+    frame_step: int | None,
+    clips_per_video: int | None,
+    warmup: float | None,
     crop_order: str,
     detector: str | None,
     workers: int,
@@ -221,19 +252,16 @@ def prepare(
     from antispoof.cache import prepare as run_prepare
     from antispoof.data import open_dataset
 
+    chosen, said = _resolve_profile(profile, None)
+    given = {"size": size, "border": border, "clip_len": clip_len, "frame_step": frame_step,
+             "clips_per_video": clips_per_video, "warmup": warmup}  # fmt: skip
+    crops = {k: chosen.prepare[k] if v is None else v for k, v in given.items()}
+    if opts.get("alpha") is None and not opts.get("preset"):  # a preset brings its own alpha
+        opts["alpha"] = chosen.prepare["alpha"]
     params, sample_fps = params_from_options(opts)
     if sample_fps:
         raise click.UsageError("--fps is not used by prepare (each video's own frame rate is)")
-    config = PrepareConfig(
-        size=size,
-        border=border,
-        clip_len=clip_len,
-        frame_step=frame_step,
-        clips_per_video=clips_per_video,
-        warmup=warmup,
-        magnify=None if no_magnify else params,
-        order=crop_order,
-    )
+    config = PrepareConfig(**crops, magnify=None if no_magnify else params, order=crop_order)
     if detector:
         _check_detector(detector)
     ds = open_dataset(name, root)
@@ -254,13 +282,24 @@ def prepare(
     click.echo(
         f"{result.done} prepared, {result.skipped} already done, {result.failed} failed of {result.total} "
         f"in {result.seconds:.1f} s ({result.videos_per_second:.2f} videos/s); "
-        f"{result.bytes / 1e6:.1f} MB in {result.cache_dir}",
+        f"{result.bytes / 1e6:.1f} MB in {result.cache_dir}; {said}",
         err=True,
     )
     for key, error in result.failures:
         click.echo(f"failed: {key}: {error}", err=True)
     if result.failed:
         raise click.exceptions.Exit(1)
+
+
+def _resolve_profile(name: str, cache_config: dict | None):
+    """The :class:`antispoof.profiles.Profile` of ``--profile`` (``auto`` resolved) and the words that
+    say which and why, for the command's closing line."""
+    from antispoof.profiles import auto_profile, get_profile
+
+    if name != "auto":
+        return get_profile(name), f"profile {name}"
+    chosen, why = auto_profile(cache_config)
+    return chosen, f"profile {chosen.name} ({why})"
 
 
 def _check_detector(spec: str) -> None:
@@ -278,7 +317,18 @@ def _check_detector(spec: str) -> None:
 @click.argument("cache", type=click.Path(path_type=Path))
 @click.option("--out", "run_dir", type=click.Path(path_type=Path), required=True, help="Run folder (created).")
 @click.option("--protocol", help="Dataset protocol (default: the dataset's main one, e.g. grandtest).")
-@click.option("--backbone", type=click.Choice(["vgg16", "small"]), default="vgg16", show_default=True)
+@click.option(
+    "--profile",
+    type=click.Choice(PROFILE_CHOICES),
+    default="auto",
+    show_default=True,
+    help="Starting settings of the model and training: cpu (small trunk, minutes on a CPU) or paper (VGG-16, "
+    "the paper's training, needs a GPU); auto: the one the cache was prepared with, else paper with a CUDA GPU "
+    "and cpu without. Options given explicitly override the profile's values.",
+)
+@click.option(
+    "--backbone", type=click.Choice(["vgg16", "small"]), help="[profile: cpu small, paper vgg16]", default=None
+)
 @click.option(
     "--architecture",
     type=click.Choice(["cnn_lstm", "frame_cnn"]),
@@ -291,17 +341,25 @@ def _check_detector(spec: str) -> None:
     type=click.Path(exists=True, dir_okay=False),
     help="VGG-Face or torchvision VGG-16 state dict (.pth) for the vgg16 trunk.",
 )
-@click.option("--attention", type=click.Choice(["paper", "soft", "none"]), default="paper", show_default=True)
-@click.option("--hidden-size", type=_ints(1, limits.MAX_WIDTH), default=256, show_default=True)
+@click.option("--attention", type=click.Choice(["paper", "soft", "none"]), help="[profile: paper]", default=None)
+@click.option("--hidden-size", type=_ints(1, limits.MAX_WIDTH), help="LSTM size [profile: 256].", default=None)
 @click.option(
     "--projection-dim",
     type=_ints(1, limits.MAX_WIDTH),
     help="Learned linear map of the flattened pool features to this size before the LSTM (default: none, the paper).",
 )
 @click.option(
-    "--temporal-delta",
-    is_flag=True,
-    help="Feed the LSTM each frame's features and their change since the previous frame (not in the paper).",
+    "--temporal-delta/--no-temporal-delta",
+    default=None,
+    help="Feed the LSTM each frame's features and their change since the previous frame (not in the paper) "
+    "[profile: cpu on, paper off].",
+)
+@click.option(
+    "--motion-stream",
+    type=_ints(0, limits.MAX_WIDTH),
+    help="Channels of a small CNN on the frame differences whose features join the LSTM input; 0: none (not in "
+    "the paper) [profile: cpu 16, paper 0].",
+    default=None,
 )
 @click.option(
     "--pulse-features/--no-pulse-features",
@@ -312,36 +370,32 @@ def _check_detector(spec: str) -> None:
 )
 @click.option(
     "--trunk-channels",
-    help="Channels of the small backbone's stages, comma-separated, one conv + pool each (default 32,64,128,128).",
+    help="Channels of the small backbone's stages, comma-separated, one conv + pool each [profile: cpu 16,32,64,128].",
+    default=None,
 )
-@click.option("--epochs", type=_ints(1, limits.MAX_EPOCHS), default=TrainConfig.default("epochs"), show_default=True)
+@click.option("--epochs", type=_ints(1, limits.MAX_EPOCHS), help="[profile: cpu 16, paper 20]", default=None)
+@click.option("--batch-size", type=_ints(1, limits.MAX_BATCH_SIZE), help="[profile: cpu 16, paper 8]", default=None)
 @click.option(
-    "--batch-size", type=_ints(1, limits.MAX_BATCH_SIZE), default=TrainConfig.default("batch_size"), show_default=True
+    "--lr",
+    type=Number(float, 0.0, 1e3, strict=True),
+    help="Adam learning rate [profile: cpu 1e-3, paper 1e-5].",
+    default=None,
 )
-@click.option("--lr", type=Number(float, 0.0, 1e3, strict=True), default=TrainConfig.default("lr"), show_default=True)
 @click.option(
     "--lr-schedule",
     type=click.Choice(LR_SCHEDULES),
-    default=TrainConfig.default("lr_schedule"),
-    show_default=True,
-    help="cosine: decay from --lr to 0 over --epochs.",
+    help="cosine: decay from --lr to 0 over --epochs [profile: cpu cosine, paper constant].",
+    default=None,
 )
+@click.option("--weight-decay", type=Number(float, 0.0, 1e6), help="Adam L2 penalty [profile: 0].", default=None)
 @click.option(
-    "--weight-decay",
-    type=Number(float, 0.0, 1e6),
-    default=TrainConfig.default("weight_decay"),
-    show_default=True,
-    help="Adam L2 penalty.",
-)
-@click.option(
-    "--lambda-cnn", type=Number(float, 0.0, 1e6), default=TrainConfig.default("lambda_cnn"), show_default=True
+    "--lambda-cnn", type=Number(float, 0.0, 1e6), help="Weight of the per-frame CNN loss [profile: 1].", default=None
 )
 @click.option(
     "--patience",
     type=_ints(1, limits.MAX_EPOCHS),
-    default=TrainConfig.default("patience"),
-    show_default=True,
-    help="Early stopping (epochs).",
+    help="Early stopping (epochs without a better dev EER) [profile: cpu 16, paper 5].",
+    default=None,
 )
 @click.option("--seed", type=_ints(0, limits.MAX_SEED), default=TrainConfig.default("seed"), show_default=True)
 @click.option(
@@ -360,17 +414,16 @@ def _check_detector(spec: str) -> None:
     "--augment-still",
     "still_prob",
     type=Number(float, 0.0, 1.0),
-    default=TrainConfig.default("still_prob"),
-    show_default=True,
     help="Probability that a bona fide training clip becomes one of its frames held still, labelled attack "
-    "(a photo shows no facial motion): the LSTM must then use the motion across frames.",
+    "(a photo shows no facial motion): the LSTM must then use the motion across frames [profile: cpu 0.5, paper 0].",
+    default=None,
 )
 @click.option(
     "--still-noise",
     type=Number(float, 0.0, 1e6),
-    default=TrainConfig.default("still_noise"),
-    show_default=True,
-    help="With --augment-still: per-frame noise of standard deviation up to this (intensity range 0-1).",
+    help="With --augment-still: per-frame noise of standard deviation up to this (intensity range 0-1) "
+    "[profile: cpu 0.01, paper 0].",
+    default=None,
 )
 @click.option(
     "--workers",
@@ -386,29 +439,31 @@ def train(
     cache: Path,
     run_dir: Path,
     protocol: str | None,
-    backbone: str,
+    profile: str,
+    backbone: str | None,
     architecture: str,
     pretrained: str | None,
-    attention: str,
-    hidden_size: int,
+    attention: str | None,
+    hidden_size: int | None,
     projection_dim: int | None,
-    temporal_delta: bool,
+    temporal_delta: bool | None,
+    motion_stream: int | None,
     pulse_features: bool,
     trunk_channels: str | None,
-    epochs: int,
-    batch_size: int,
-    lr: float,
-    lr_schedule: str,
-    weight_decay: float,
-    lambda_cnn: float,
-    patience: int,
+    epochs: int | None,
+    batch_size: int | None,
+    lr: float | None,
+    lr_schedule: str | None,
+    weight_decay: float | None,
+    lambda_cnn: float | None,
+    patience: int | None,
     seed: int,
     device: str,
     amp: bool,
     augment: bool,
     augment_shift: int,
-    still_prob: float,
-    still_noise: float,
+    still_prob: float | None,
+    still_noise: float | None,
     num_workers: int,
     resume: bool,
     quiet: bool,
@@ -422,7 +477,14 @@ def train(
     if not resume and RunDir(run_dir).holds_run():
         raise click.ClickException(f"{run_dir} already holds a run: pass --resume to continue it, or another --out")
     prep = PrepareConfig.from_dict(index["config"])
-    channels = {}
+    chosen, said = _resolve_profile(profile, index["config"])
+    m, t = chosen.model, chosen.train
+
+    def pick(value, default):
+        return default if value is None else value
+
+    backbone = pick(backbone, "vgg16" if pretrained else m["trunk"])  # VGG-16 weights bring their trunk
+    channels = {"trunk_channels": tuple(m["trunk_channels"])} if backbone == "small" else {}
     if trunk_channels is not None:
         if backbone != "small":
             raise click.UsageError("--trunk-channels is for --backbone small")
@@ -444,10 +506,10 @@ def train(
         "trunk": backbone,
         "image_size": prep.size,
         "num_frames": prep.clip_len,
-        "attention": attention,
-        "hidden_size": hidden_size,
+        "attention": pick(attention, m["attention"]),
+        "hidden_size": pick(hidden_size, m["hidden_size"]),
         "projection_dim": projection_dim,
-        "temporal_delta": temporal_delta,
+        "temporal_delta": pick(temporal_delta, m["temporal_delta"]),
         "pulse_features": pulse_features,
         **channels,
         "weights": str(Path(pretrained).resolve()) if pretrained else None,
@@ -462,19 +524,23 @@ def train(
     }
     if augment and augment_shift:  # recorded only when used, so that earlier runs still resume
         data["augment_shift"] = augment_shift
+    if architecture == "cnn_lstm":  # the frame CNN has no LSTM to feed
+        model["motion_stream"] = pick(motion_stream, m["motion_stream"])
+    elif motion_stream:
+        raise click.UsageError("--motion-stream is for --architecture cnn_lstm")
     settings = TrainConfig(
-        epochs=epochs,
-        batch_size=batch_size,
-        lr=lr,
-        lr_schedule=lr_schedule,
-        weight_decay=weight_decay,
-        lambda_cnn=lambda_cnn,
-        still_prob=still_prob,
-        still_noise=still_noise,
+        epochs=pick(epochs, t["epochs"]),
+        batch_size=pick(batch_size, t["batch_size"]),
+        lr=pick(lr, t["lr"]),
+        lr_schedule=pick(lr_schedule, t["lr_schedule"]),
+        weight_decay=pick(weight_decay, t["weight_decay"]),
+        lambda_cnn=pick(lambda_cnn, t["lambda_cnn"]),
+        still_prob=pick(still_prob, t["still_prob"]),
+        still_noise=pick(still_noise, t["still_noise"]),
         seed=seed,
         device=device,
         amp=amp,
-        patience=patience,
+        patience=pick(patience, t["patience"]),
         progress=show_progress(quiet),
         num_workers=num_workers,
     )
@@ -482,7 +548,7 @@ def train(
     threshold = RunDir(out).read_threshold()
     click.echo(
         f"run in {out}; best epoch {threshold['epoch']}, dev EER {threshold['dev_eer']:.4f}, "
-        f"threshold {threshold['threshold']:.4f}",
+        f"threshold {threshold['threshold']:.4f}; {said}",
         err=True,
     )
 

@@ -58,7 +58,7 @@ def face_in_first_frame(path):
     return bool(HaarDetector()(frame))
 
 
-TRAIN_OPTIONS = ("--backbone", "small", "--batch-size", 8, "--hidden-size", 8, "--lr", 1e-3,
+TRAIN_OPTIONS = ("--profile", "paper", "--backbone", "small", "--batch-size", 8, "--hidden-size", 8, "--lr", 1e-3,
                  "--trunk-channels", "8,16,16", "--projection-dim", 12, "--weight-decay", 1e-4, "--temporal-delta",
                  "--augment-still", 0.5, "--still-noise", 0.01, "-q")  # fmt: skip
 
@@ -70,8 +70,10 @@ def flow(tmp_path_factory):
     steps = {"base": base, "root": root, "cache": cache, "run": run}
     steps["synth"] = call("synth", root, "--clients", 3, "--size", "96x72", "--duration", DURATION, "--seed", 5)
     assert steps["synth"][0] == 0, steps["synth"]
-    steps["prepare"] = call("prepare", root, "--dataset", "replay-attack", "--out", cache, "--size", SIZE,
-                            "--clip-len", CLIP_LEN, "--clips-per-video", 2, "--warmup", 0.2, "-q")  # fmt: skip
+    # the paper profile's settings but the sizes (the cpu profile's are checked in test_profiles.py)
+    steps["prepare"] = call("prepare", root, "--dataset", "replay-attack", "--out", cache, "--profile", "paper",
+                            "--size", SIZE, "--clip-len", CLIP_LEN, "--clips-per-video", 2, "--warmup", 0.2,
+                            "-q")  # fmt: skip
     assert steps["prepare"][0] == 0, steps["prepare"]
     steps["train"] = call("train", cache, "--out", run, "--epochs", 1, *TRAIN_OPTIONS)
     assert steps["train"][0] == 0, steps["train"]
@@ -128,10 +130,40 @@ def test_prepare_output_and_rerun(flow, capsys):
     arrays = [np.load(cache_dir / r["file"], mmap_mode="r") for r in index["videos"]]
     assert {a.shape for a in arrays} == {(2 * CLIP_LEN, SIZE, SIZE, 3)}
 
+    assert err.rstrip().endswith("; profile paper")
     code, _, err = run_cli(capsys, "prepare", flow["root"], "--dataset", "replay-attack", "--out", flow["cache"],
-                           "--size", SIZE, "--clip-len", CLIP_LEN, "--clips-per-video", 2, "--warmup", 0.2,
-                           "-q")  # fmt: skip
+                           "--profile", "paper", "--size", SIZE, "--clip-len", CLIP_LEN, "--clips-per-video", 2,
+                           "--warmup", 0.2, "-q")  # fmt: skip
     assert code == 0 and "0 prepared, 72 already done, 0 failed of 72" in err
+
+
+def test_prepare_and_train_without_options_take_the_cpu_profile(flow, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr("antispoof.profiles.cuda_available", lambda: False)
+    cache, run = tmp_path / "cache", tmp_path / "run"
+    code, _, err = run_cli(capsys, "prepare", flow["root"], "--dataset", "replay-attack", "--out", cache, "-q")
+    assert code == 0 and err.rstrip().endswith("; profile cpu (no CUDA GPU)"), err
+    c = open_cache(cache)[1]["config"]
+    assert (c["size"], c["clip_len"], c["frame_step"], c["clips_per_video"], c["warmup"]) == (64, 8, 3, 4, 0.5)
+    assert c["border"] == 1.6 and c["magnify"]["alpha"] == 20.0
+    # train follows the cache's profile, even where a GPU would choose the paper's; given options win
+    monkeypatch.setattr("antispoof.profiles.cuda_available", lambda: True)
+    code, _, err = run_cli(capsys, "train", cache, "--out", run, "--epochs", 1, "--hidden-size", 8,
+                           "--trunk-channels", "4,8", "--motion-stream", 2, "-q")  # fmt: skip
+    assert code == 0 and err.rstrip().endswith("; profile cpu (the cache was prepared with it)"), err
+    config = json.loads((run / "config.json").read_text())
+    m, t = config["model"], config["training"]
+    assert (m["trunk"], m["trunk_channels"], m["hidden_size"], m["motion_stream"]) == ("small", [4, 8], 8, 2)
+    assert m["temporal_delta"] is True and m["attention"] == "paper" and m["image_size"] == [64, 64]
+    assert (t["lr"], t["lr_schedule"], t["batch_size"], t["patience"]) == (1e-3, "cosine", 16, 16)
+    assert (t["epochs"], t["still_prob"], t["still_noise"]) == (1, 0.5, 0.01)
+    # the paper's profile by name on the same cache: its training settings, the options still win
+    code, _, err = run_cli(capsys, "train", cache, "--out", tmp_path / "paper", "--profile", "paper", "--epochs", 1,
+                           "--backbone", "small", "--trunk-channels", "4,8", "--hidden-size", 8, "-q")  # fmt: skip
+    assert code == 0 and err.rstrip().endswith("; profile paper"), err
+    config = json.loads((tmp_path / "paper" / "config.json").read_text())
+    m, t = config["model"], config["training"]
+    assert m["temporal_delta"] is False and m["motion_stream"] == 0
+    assert (t["lr"], t["lr_schedule"], t["batch_size"], t["patience"], t["still_prob"]) == (1e-5, "constant", 8, 5, 0)
 
 
 def test_train_writes_a_run(flow):
@@ -290,6 +322,9 @@ BAD_INPUTS = [
     (["synth", "{tmp}/s", "--size", "33x32"], "even and at least 32x32", 1),
     (["synth", "{tmp}/s", "--clients", "two"], "Invalid value for '--clients'", 2),
     (["synth", "{tmp}/s", "--duration", "0.1"], "Invalid value for '--duration'", 2),
+    (["synth", "{tmp}/s", "--live-motion", "nan"], "Invalid value for '--live-motion'", 2),
+    (["synth", "{tmp}/s", "--live-motion", "11"], "Invalid value for '--live-motion'", 2),
+    (["synth", "{tmp}/s", "--live-motion", "0.5", "--source-videos", "{tmp}"], "cannot be used with --source", 2),
     (["prepare", "{tmp}/nope", "--dataset", "replay-attack", "--out", "{tmp}/c"], "no such folder", 1),
     (["prepare", "{root}", "--dataset", "casia-fasd", "--out", "{tmp}/c"], "not a CASIA-FASD tree", 1),
     (
@@ -332,7 +367,7 @@ BAD_INPUTS = [
     (["train", "{cache}", "--out", "{tmp}/r", "--protocol", "nope"], "unknown protocol 'nope'", 1),
     (["train", "{cache}", "--out", "{tmp}/r", "--backbone", "small", "--trunk-channels", "8,x"],
      "Invalid value for --trunk-channels: expected integers like 16,32,64,128, got '8,x'", 2),
-    (["train", "{cache}", "--out", "{tmp}/r", "--trunk-channels", "8,16"],
+    (["train", "{cache}", "--out", "{tmp}/r", "--backbone", "vgg16", "--trunk-channels", "8,16"],
      "--trunk-channels is for --backbone small", 2),
     (["train", "{cache}", "--out", "{tmp}/r", "--lr-schedule", "step"], "Invalid value for '--lr-schedule'", 2),
     # the flow's videos last less than the 3 s the pulse features need

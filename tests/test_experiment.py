@@ -155,6 +155,22 @@ def test_config_values_and_method_names(tmp_path):
     assert cells[3].run_id == "cnn-lstm-am/msu/seed0"
 
 
+def test_cnn_lstm_options_reach_the_cnn_lstm_cells_only(tmp_path):
+    config = load(tmp_path, '[study]\nmethods = ["CNN", "CNN-LSTM"]\nintra = ["replay-attack:adverse"]\n'
+                            '[datasets]\nreplay-attack = "data/replay"\n'
+                            "[model]\ntrunk = \"small\"\nmotion_stream = 4\npulse_features = true\n")  # fmt: skip
+    assert config.model["motion_stream"] == 4
+    from antispoof.experiment.runner import _Study
+
+    runner = _Study(config, tmp_path / "out", log=lambda line: None, progress=False, device="cpu")
+    cnn, lstm = (runner.model_config(cell) for cell in ex.plan_cells(config))
+    assert cnn["architecture"] == "frame_cnn" and "motion_stream" not in cnn and "pulse_features" not in cnn
+    assert (lstm["architecture"], lstm["motion_stream"], lstm["pulse_features"]) == ("cnn_lstm", 4, True)
+    with pytest.raises(ex.ConfigError, match="motion_stream"):
+        load(tmp_path, '[study]\nmethods = ["CNN"]\nintra = ["replay-attack:adverse"]\n'
+                       '[datasets]\nreplay-attack = "data/replay"\n[model]\nmotion_stream = -1\n')  # fmt: skip
+
+
 def test_example_config_parses():
     config = ex.load_config(ROOT / "docs" / "paper-study.toml")
     assert [m.name for m in config.methods] == [m.name for m in ex.METHODS]

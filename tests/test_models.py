@@ -165,6 +165,42 @@ def test_temporal_delta_feeds_the_lstm_each_frame_and_its_change():
         build_model({**TINY, "temporal_delta": 1})
 
 
+def test_motion_stream_feeds_the_lstm_features_of_the_frame_differences_only():
+    model = build_model({**TINY, "attention": "soft", "temporal_delta": True, "motion_stream": 5}).eval()
+    pool = 8 * 4 * 4
+    assert model.lstm.input_size == 2 * pool + 5 * 16 and model.motion.out_features == 80
+    seen = []
+    model.lstm.register_forward_hook(lambda m, inp, out: seen.append(inp[0]))
+    x = clips(b=3)
+    with torch.no_grad():
+        model(x)
+        diff = torch.cat([torch.zeros_like(x[:, :1]), x.diff(dim=1)], dim=1)  # on the 0-1 input, frame 0: zero
+        expected = model.motion.net(diff.flatten(0, 1)).view(3, 4, 80)
+        model(x[:, :1].expand_as(x).contiguous())  # still clips of three different pictures
+        model(torch.full_like(x, 0.3))  # and a flat grey one
+    torch.testing.assert_close(seen[0][..., 2 * pool :], expected)
+    # a still clip's motion features are those of a zero difference, whatever the picture: the stream
+    # sees changes only (the appearance reaches the LSTM through the trunk)
+    still = seen[1][..., 2 * pool :]
+    torch.testing.assert_close(still, seen[2][..., 2 * pool :])
+    torch.testing.assert_close(still, still[:1, :1].expand_as(still))
+    assert (seen[0][:, 1:, 2 * pool :] - still[:, 1:]).abs().amax() > 1e-3
+    # trained end to end, and saved and rebuilt from its config
+    model.train()
+    model.loss(model(x), torch.tensor([0, 1, 1])).total.backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in model.motion.parameters())
+    rebuilt = build_model(model.config.to_dict(), load_weights=False)
+    rebuilt.load_state_dict(model.state_dict())
+    with torch.no_grad():
+        torch.testing.assert_close(rebuilt.eval()(x).logits, model.eval()(x).logits)
+    frame_cnn = {"motion_stream": 4, "architecture": "frame_cnn"}
+    for bad, message in (({"motion_stream": -1}, "motion_stream"), ({"motion_stream": 2.5}, "motion_stream"),
+                         (frame_cnn, "needs architecture='cnn_lstm'")):  # fmt: skip
+        with pytest.raises(ValueError, match=message):
+            ModelConfig(**{**TINY, **bad})
+    assert ModelConfig.from_dict({k: v for k, v in TINY.items()}).motion_stream == 0  # older runs: none
+
+
 def test_combined_loss_equals_its_parts():
     torch.manual_seed(3)
     model = build_model({**TINY, "attention": "soft"})

@@ -115,6 +115,32 @@ def test_generate_rejects_bad_arguments(tmp_path):
     assert not (tmp_path / "x").exists() and (tmp_path / "full" / "keep.txt").read_text() == "mine"
 
 
+def test_live_motion_scales_the_rendered_persons_motion_only(tmp_path):
+    kw = dict(seed=4, frames=40, size=(96, 72))
+    usual, boxes = render_sample("bona_fide", **kw)
+    same, same_boxes = render_sample("bona_fide", **kw, live_motion=1.0)
+    assert np.array_equal(usual, same) and np.array_equal(boxes, same_boxes)  # the default is the usual tree
+    _, still = render_sample("bona_fide", **kw, live_motion=0.0)
+    _, half = render_sample("bona_fide", **kw, live_motion=0.5)
+    assert np.ptp(still, axis=0).max() == 0  # a motionless face: its box never moves
+    moved, moved_half = np.abs(boxes - still).max(), np.abs(half - still).max()
+    assert moved > 0.5 and moved_half == pytest.approx(moved / 2, rel=0.02)  # linear in the scale (roll: nearly)
+    # a replayed recording's person is scaled too; the medium's own motion (a hand) is not
+    _, hand = render_sample("screen_video", **kw, support="hand")
+    _, hand_still = render_sample("screen_video", **kw, support="hand", live_motion=0.0)
+    assert not np.array_equal(hand, hand_still) and np.ptp(hand_still, axis=0).max() > 1.0
+    _, fixed_still = render_sample("screen_video", **kw, support="fixed", live_motion=0.0)
+    assert np.ptp(fixed_still, axis=0).max() < 0.5  # only the support's sub-pixel drift is left
+    for bad in (-0.1, float("nan"), float("inf"), 10.5):
+        with pytest.raises(ValueError, match="live_motion"):
+            render_sample("bona_fide", frames=2, live_motion=bad)
+        with pytest.raises(ValueError, match="live_motion"):
+            generate(tmp_path / "x", live_motion=bad)
+    with pytest.raises(ValueError, match="live_motion scales rendered faces only"):
+        generate(tmp_path / "x", live_motion=0.5, source_videos=[tmp_path / "face.mp4"])
+    assert not (tmp_path / "x").exists()
+
+
 def test_source_videos_give_the_bona_fide_content(tmp_path, shared_videos):
     root = generate(tmp_path / "src", "msu-mfsd", clients=3, seed=1, size=(128, 96), duration=0.1,
                     source_videos=[shared_videos / "face.mp4"])  # fmt: skip

@@ -437,6 +437,7 @@ def _parse_magnify(table: dict) -> MagnifyParams:
 
 def _parse_model(table: dict, base_dir: Path, prepare: PrepareConfig) -> dict:
     from ..models import ModelConfig
+    from ..models.cnn_lstm import CNN_LSTM_ONLY
 
     kinds = {f.name for f in dataclasses.fields(ModelConfig)}
     for key in table:
@@ -458,8 +459,8 @@ def _parse_model(table: dict, base_dir: Path, prepare: PrepareConfig) -> dict:
         for architecture, attention in (("cnn_lstm", "paper"), ("frame_cnn", "none")):
             ModelConfig.from_dict(
                 {
-                    # pulse_features: CNN-LSTM only; the runner leaves it out of the frame CNN's config
-                    **{k: v for k, v in model.items() if architecture == "cnn_lstm" or k != "pulse_features"},
+                    # CNN-LSTM options: the runner leaves them out of the frame CNN's config
+                    **{k: v for k, v in model.items() if architecture == "cnn_lstm" or k not in CNN_LSTM_ONLY},
                     "architecture": architecture,
                     "attention": attention,
                     "image_size": prepare.size,

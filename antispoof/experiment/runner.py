@@ -245,7 +245,10 @@ class _Study:
             "num_frames": prep.clip_len,
         }
         if model["architecture"] == "frame_cnn":
-            model.pop("pulse_features", None)  # a CNN-LSTM option: the frame CNN has no pooled output to extend
+            from ..models.cnn_lstm import CNN_LSTM_ONLY
+
+            for key in CNN_LSTM_ONLY:  # options of the LSTM's input and output: the frame CNN has neither
+                model.pop(key, None)
         return model
 
     def baseline_settings(self, method: Method, seed: int) -> dict:

@@ -51,6 +51,8 @@ ATTENTIONS = ("paper", "soft", "none")
 NORMALIZATIONS = ("auto", "vggface", "imagenet", "none")
 WEIGHTS_LAYOUTS = ("auto", "vggface", "torchvision", "torchvision_bn")
 _MAXIMA = {"num_frames": 1024, "num_layers": 64}
+#: ModelConfig fields that only the CNN-LSTM has (a frame CNN built from the same settings leaves them out).
+CNN_LSTM_ONLY = ("pulse_features", "motion_stream")
 
 #: VGG-Face (Albanie's PyTorch conversion): RGB mean on the 0-255 scale, no std scaling.
 VGGFACE_MEAN_255 = (129.186279296875, 104.76238250732422, 93.59396362304688)
@@ -114,6 +116,13 @@ class ModelConfig:
         standardised by the training set's mean and standard deviation (buffers of the model, saved with
         it), concatenated to the attention-pooled LSTM output: ``Linear(hidden_size + 9, 2)``. The
         forward then takes ``pulse`` (B, 9).
+    motion_stream : int
+        CNN-LSTM only, not in the paper (default 0, none): a small CNN of this many channels reads every
+        frame's difference from the previous one (``x_t - x_{t-1}`` on the 0-1 RGB input, zero for the
+        first frame) and its pooled ``(motion_stream, 4, 4)`` map joins the LSTM input (the "temporal
+        stream" of two-stream networks). The trunk's pool features, trained on appearance by the frame
+        loss, keep differences of a few grey levels (a live face's micro-motion against a print's
+        stillness) too small for the LSTM to use; the stream's batch norm scales them up.
     """
 
     architecture: str = "cnn_lstm"
@@ -133,6 +142,7 @@ class ModelConfig:
     weights: str | None = None
     weights_layout: str = "auto"
     pulse_features: bool = False
+    motion_stream: int = 0
 
     def __post_init__(self) -> None:
         # Normalise JSON lists back to tuples so that a round trip compares equal; an int image_size is square.
@@ -164,6 +174,10 @@ class ModelConfig:
             raise ValueError(f"pulse_features must be True or False, got {self.pulse_features!r}")
         if self.pulse_features and self.architecture != "cnn_lstm":
             raise ValueError(f"pulse_features needs architecture='cnn_lstm', got {self.architecture!r}")
+        object.__setattr__(self, "motion_stream", integer(self.motion_stream, "motion_stream", minimum=0,
+                                                          maximum=MAX_WIDTH))  # fmt: skip
+        if self.motion_stream and self.architecture != "cnn_lstm":
+            raise ValueError(f"motion_stream needs architecture='cnn_lstm', got {self.architecture!r}")
         if self.weights is not None and self.trunk != "vgg16":
             raise ValueError(f"pretrained weights need trunk='vgg16', got trunk={self.trunk!r}")
 
@@ -401,12 +415,44 @@ class FrameHead(nn.Module):
         return self.fc(self.dropout(features.mean(dim=(2, 3))))
 
 
+class MotionStream(nn.Module):
+    """Features of the frame-to-frame differences of a clip (``ModelConfig.motion_stream``).
+
+    Three conv (3x3) + batch norm + ReLU stages of ``channels`` channels, the first two followed by a 2x2
+    max pool, then an adaptive average pool to 4 x 4. Batch norm after the first convolution puts
+    differences of a few grey levels on the scale of the appearance features.
+
+    Shape: ``clips (B, T, 3, H, W)`` -> ``(B, T, channels * 16)``; frame 0's difference is zero.
+    """
+
+    GRID = 4
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        c_in = 3
+        for stage in range(3):
+            layers += [nn.Conv2d(c_in, channels, 3, padding=1, bias=False), nn.BatchNorm2d(channels), nn.ReLU()]
+            if stage < 2:
+                layers.append(nn.MaxPool2d(2))
+            c_in = channels
+        layers.append(nn.AdaptiveAvgPool2d(self.GRID))
+        self.net = nn.Sequential(*layers)
+        self.out_features = channels * self.GRID * self.GRID
+
+    def forward(self, clips: torch.Tensor) -> torch.Tensor:
+        b, t = clips.shape[:2]
+        diff = torch.cat([torch.zeros_like(clips[:, :1]), clips.diff(dim=1)], dim=1)
+        return self.net(diff.flatten(0, 1)).view(b, t, self.out_features)
+
+
 class CNNLSTM(nn.Module):
     """Tu et al.'s joint CNN-LSTM with attention and a per-frame CNN head (build with :func:`build_model`).
 
     Pipeline per clip: normalise -> trunk on every frame -> last pool ``(C, h, w)`` flattened C-major
     (spatial layout kept, no global pooling) -> optional linear projection -> (optionally with its
-    frame-to-frame difference, ``temporal_delta``) -> LSTM -> attention over
+    frame-to-frame difference, ``temporal_delta``, and the :class:`MotionStream`'s features of the frame
+    differences, ``motion_stream``) -> LSTM -> attention over
     the hidden states -> dropout -> linear -> 2 logits. In parallel the CNN head classifies every frame
     from the same feature map.
 
@@ -428,8 +474,13 @@ class CNNLSTM(nn.Module):
         else:
             self.projection = None
             lstm_input = self.feature_size
+        if config.temporal_delta:
+            lstm_input *= 2
+        self.motion = MotionStream(config.motion_stream) if config.motion_stream else None
+        if self.motion is not None:
+            lstm_input += self.motion.out_features
         self.lstm = nn.LSTM(
-            2 * lstm_input if config.temporal_delta else lstm_input,
+            lstm_input,
             config.hidden_size,
             num_layers=config.num_layers,
             batch_first=True,
@@ -499,6 +550,8 @@ class CNNLSTM(nn.Module):
         if self.config.temporal_delta:
             delta = torch.cat([torch.zeros_like(sequence[:, :1]), sequence.diff(dim=1)], dim=1)
             sequence = torch.cat([sequence, delta], dim=-1)
+        if self.motion is not None:
+            sequence = torch.cat([sequence, self.motion(clips).to(sequence.dtype)], dim=-1)
         hidden, _ = self.lstm(sequence)  # (B, T, hidden)
         context, alpha = self.attention(hidden)
         return context, alpha, frame_logits

@@ -22,7 +22,7 @@ Modules: ``render`` (one clip: face model, scenes, motion, attack media, camera)
 of each tree) and ``writer`` (:func:`generate`); the public names are re-exported here.
 """
 
-from .render import KINDS, render_sample
+from .render import KINDS, MAX_LIVE_MOTION, render_sample
 from .writer import LAYOUT_FPS, LAYOUTS, generate
 
-__all__ = ["KINDS", "LAYOUTS", "LAYOUT_FPS", "generate", "render_sample"]
+__all__ = ["KINDS", "LAYOUTS", "LAYOUT_FPS", "MAX_LIVE_MOTION", "generate", "render_sample"]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ...limits import MAX_LIVE_MOTION
 from ..pulse_render import attach_pulse
 
 #: Kinds of clip :func:`render_sample` renders.
@@ -296,8 +297,12 @@ def _blink_curve(t: np.ndarray, starts: np.ndarray) -> np.ndarray:
     return out
 
 
-def _live_poses(rng: np.random.Generator, n: int, fps: float, cx: float, cy: float, scale: float) -> list[_Pose]:
-    """A person sitting in front of a camera: sway, small turns, breathing, blinks, speech."""
+def _live_poses(
+    rng: np.random.Generator, n: int, fps: float, cx: float, cy: float, scale: float, motion: float = 1.0
+) -> list[_Pose]:
+    """A person sitting in front of a camera: sway, small turns, breathing, blinks, speech. ``motion``
+    scales every one of them (displacements, angles, lid closure, mouth opening, brow raise) after the
+    same random draws: 0 is a motionless person, 1 the usual one."""
     t = np.arange(n) / fps
     dur = max(n / fps, 1e-6)
 
@@ -322,16 +327,17 @@ def _live_poses(rng: np.random.Generator, n: int, fps: float, cx: float, cy: flo
     else:
         mouth = np.clip(wander(0.25, 0.3, 1.0) + 0.05, 0.0, 1.0)
     brow = np.clip(wander(0.03, 0.2, 0.8), 0.0, None)
+    m = float(motion)
     return [
         _Pose(
-            cx + sway_x[i],
-            cy + sway_y[i] + breathe[i],
-            scale * (1 + 0.002 * breathe[i]),
-            roll[i],
-            yaw[i],
-            blink[i],
-            mouth[i],
-            brow[i],
+            cx + m * sway_x[i],
+            cy + m * (sway_y[i] + breathe[i]),
+            scale * (1 + 0.002 * m * breathe[i]),
+            m * roll[i],
+            m * yaw[i],
+            m * blink[i],
+            m * mouth[i],
+            m * brow[i],
         )  # fmt: skip
         for i in range(n)
     ]
@@ -368,14 +374,14 @@ class _RenderedContent:
     """A person rendered in front of a background; frame i with its face box and eyes."""
 
     def __init__(self, rng, person: _Person, H: int, W: int, n: int, fps: float, condition: str, still: bool,
-                 size: float = 1.0):  # fmt: skip
+                 size: float = 1.0, motion: float = 1.0):  # fmt: skip
         self.person, self.H, self.W = person, H, W
         self.background = _background(rng, H, W, condition)
         self.light = _light(rng, condition)
         scale = rng.uniform(0.17, 0.26) * H * size  # half head width in pixels
         cx = W / 2 + rng.uniform(-0.12, 0.12) * W
         cy = H * rng.uniform(0.38, 0.5)
-        poses = _live_poses(rng, max(n, 2), fps, cx, cy, scale)
+        poses = _live_poses(rng, max(n, 2), fps, cx, cy, scale, motion)
         self.poses = [poses[int(rng.integers(0, len(poses)))]] * n if still else poses[:n]
         self.pulse = None  # (n, 3) skin colour factors: set by pulse_render.attach_pulse
 
@@ -621,8 +627,11 @@ def _render_clip(
     support: str,
     device: str,
     source: _Source | None,
+    live_motion: float = 1.0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Frames (n, H, W, 3) uint8, face boxes (n, 4) and eye centres (n, 4) of one clip."""
+    """Frames (n, H, W, 3) uint8, face boxes (n, 4) and eye centres (n, 4) of one clip. ``live_motion``
+    scales a rendered person's motion (:func:`_live_poses`), the live one's and the replayed one's alike;
+    the attack medium's own motion (a hand, a fixed support) stays as drawn."""
     import cv2
 
     if kind not in KINDS:
@@ -630,7 +639,7 @@ def _render_clip(
     camera = _Camera.draw(rng, condition)
     still = kind in ("print", "screen_photo")
     if kind == "bona_fide":
-        content = _content(rng, person, source, H, W, n, fps, condition, still=False)
+        content = _content(rng, person, source, H, W, n, fps, condition, still=False, motion=live_motion)
         attach_pulse(content, rng, kind, n, fps)  # live skin pulses
         frames, boxes, eyes = np.empty((n, H, W, 3), np.uint8), np.empty((n, 4)), np.empty((n, 4))
         for i in range(n):
@@ -641,7 +650,8 @@ def _render_clip(
     # an attack: the picture (with its own background) on paper or a screen, in another room
     zoom = rng.uniform(0.85, 1.35)  # > 1: the picture fills the view, no border visible
     # the face is drawn smaller by the zoom, so faces in attacks have the size of live ones
-    content = _content(rng, person, source, H, W, n, fps, rng.choice(["controlled", "adverse"]), still, 1 / zoom)
+    content = _content(rng, person, source, H, W, n, fps, rng.choice(["controlled", "adverse"]), still, 1 / zoom,
+                       live_motion)  # fmt: skip
     attach_pulse(content, rng, kind, n, fps)  # a replayed recording's pulse, weakened and delayed; prints: none
     room = _background(rng, H, W, condition)
     room_light = rng.uniform(0.7, 1.1)
@@ -689,11 +699,12 @@ def _render_clip(
     return frames, boxes, eyes
 
 
-def _content(rng, person, source, H, W, n, fps, condition, still, size=1.0):
-    """What the camera (bona fide) or the attack medium shows; ``size`` scales the face."""
+def _content(rng, person, source, H, W, n, fps, condition, still, size=1.0, motion=1.0):
+    """What the camera (bona fide) or the attack medium shows; ``size`` scales the face, ``motion`` a
+    rendered person's motion (a real source video's cannot be scaled)."""
     if source is not None:
         return _SourceContent(rng, source, H, W, n, still, size)
-    return _RenderedContent(rng, person, H, W, n, fps, str(condition), still, size)
+    return _RenderedContent(rng, person, H, W, n, fps, str(condition), still, size, motion)
 
 
 def render_sample(
@@ -707,6 +718,7 @@ def render_sample(
     support: str = "fixed",
     condition: str = "controlled",
     device: str = "highdef",
+    live_motion: float = 1.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Render one synthetic clip in memory.
 
@@ -725,6 +737,10 @@ def render_sample(
         ``controlled`` or ``adverse`` lighting and background.
     device : str
         Replay screen: ``mobile`` (small, soft) or ``highdef``.
+    live_motion : float
+        Scale of the rendered person's motion (sway, breathing, head turns, blinks, speech, brows), in
+        [0, 10]: 0 a motionless face (its pulse and the camera noise still change the pixels), 1 the
+        usual one. The same random draws whatever the value, so only the amplitude changes.
 
     Returns
     -------
@@ -735,11 +751,19 @@ def render_sample(
     W, H = _check_size(size)
     if frames < 1:
         raise ValueError(f"frames must be >= 1, got {frames}")
+    live_motion = check_live_motion(live_motion)
     person = _Person.draw(_rng(seed, subject, "person"))
     rng = _rng(seed, subject, kind, support, condition, device)
     video, boxes, _ = _render_clip(rng, kind, person, H=H, W=W, n=frames, fps=fps, condition=condition,
-                                   support=support, device=device, source=None)  # fmt: skip
+                                   support=support, device=device, source=None, live_motion=live_motion)  # fmt: skip
     return video, boxes
+
+
+def check_live_motion(value) -> float:
+    """``value`` as a float in [0, :data:`MAX_LIVE_MOTION`]; a ValueError naming it otherwise."""
+    from evm.validation import real
+
+    return real(value, "live_motion", minimum=0.0, maximum=MAX_LIVE_MOTION)
 
 
 def _check_size(size) -> tuple[int, int]:

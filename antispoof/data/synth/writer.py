@@ -12,7 +12,7 @@ import numpy as np
 from ..annotations import write_msu_face, write_replay_face
 from ..datasets import MSU_TEST, MSU_TRAIN
 from .layouts import _msu_clips, _replay_clips
-from .render import _check_size, _load_source, _Person, _render_clip, _rng
+from .render import _check_size, _load_source, _Person, _render_clip, _rng, check_live_motion
 
 #: Layouts :func:`generate` writes.
 LAYOUTS = ("replay-attack", "msu-mfsd")
@@ -36,6 +36,7 @@ def generate(
     overwrite: bool = False,
     progress: Callable[[int, int], None] | None = None,
     workers: int = 1,
+    live_motion: float = 1.0,
 ) -> Path:
     """Write a synthetic dataset tree with the layout, file names and annotations of ``layout``.
 
@@ -71,6 +72,11 @@ def generate(
     workers : int
         Processes rendering clips in parallel. Every clip draws from its own random streams, so the
         tree is the same whatever the number of workers.
+    live_motion : float
+        Scale of every rendered person's motion, in [0, 10] (:func:`render_sample`): the bona fide faces'
+        and the replayed recordings', not the attack media's own; 1 (default) writes the usual tree, other
+        values the same tree but for the amplitude of that motion. Rendered faces only: not with
+        ``source_videos``.
 
     Returns
     -------
@@ -95,6 +101,9 @@ def generate(
         raise ValueError(f"missing_rate must be in [0, 1), got {missing_rate}")
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers must be a positive int, got {workers!r}")
+    live_motion = check_live_motion(live_motion)
+    if live_motion != 1.0 and source_videos:
+        raise ValueError("live_motion scales rendered faces only; it cannot be used with source_videos")
     clips = _replay_clips(clients) if layout == "replay-attack" else _msu_clips(clients)
     root = Path(out_dir)
     if root.exists() and not root.is_dir():
@@ -111,7 +120,7 @@ def generate(
         (root / "README.txt").write_text(
             f"Synthetic stand-in for MSU-MFSD written by antispoof.data.synth (seed {seed}); no real person.\n"
         )
-    context = _WriteContext(root, layout, seed, sources, W, H, n, fps, missing_rate, overwrite)
+    context = _WriteContext(root, layout, seed, sources, W, H, n, fps, missing_rate, overwrite, live_motion)
     if workers == 1:
         for done, clip in enumerate(clips, start=1):
             _write_clip(context, clip)
@@ -150,6 +159,7 @@ class _WriteContext:
     fps: float
     missing_rate: float
     overwrite: bool
+    live_motion: float = 1.0
 
 
 def _write_clip(ctx: _WriteContext, clip) -> None:
@@ -164,7 +174,7 @@ def _write_clip(ctx: _WriteContext, clip) -> None:
     source = ctx.sources[int(rng.integers(0, len(ctx.sources)))] if ctx.sources else None
     frames, boxes, eyes = _render_clip(rng, clip.kind, person, H=H, W=W, n=n, fps=ctx.fps,
                                        condition=clip.condition, support=clip.support, device=clip.device,
-                                       source=source)  # fmt: skip
+                                       source=source, live_motion=ctx.live_motion)  # fmt: skip
     if clip.upside_down:  # stored as the real set stores these clips: turned by 180 degrees
         frames = np.ascontiguousarray(apply_flip(frames, "rot180"))
         boxes = flip_boxes(boxes, "rot180", W, H)
