@@ -35,7 +35,6 @@ class Profile:
     """One named set of settings (read-only mappings; copy them before changing anything)."""
 
     name: str
-    description: str
     prepare: Mapping[str, Any] = field(default_factory=dict)
     model: Mapping[str, Any] = field(default_factory=dict)
     train: Mapping[str, Any] = field(default_factory=dict)
@@ -55,7 +54,6 @@ class Profile:
 #: clips held still are shown as attacks.
 CPU = Profile(
     name="cpu",
-    description="small trunk, 64-px crops: minutes on a CPU",
     prepare=_frozen(
         {"size": 64, "border": 1.6, "clip_len": 8, "frame_step": 3, "clips_per_video": 4, "warmup": 0.5, "alpha": 20.0}
     ),  # fmt: skip
@@ -88,7 +86,6 @@ CPU = Profile(
 #: The paper's setting (Tu et al.): 224-px crops for VGG-16, Adam at 1e-5, early stopping; needs a GPU.
 PAPER = Profile(
     name="paper",
-    description="VGG-16, 224-px crops, the paper's training: needs a GPU",
     prepare=_frozen(
         {"size": 224, "border": 1.6, "clip_len": 8, "frame_step": 2, "clips_per_video": 3, "warmup": 1.0, "alpha": 10.0}
     ),  # fmt: skip

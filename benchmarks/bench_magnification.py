@@ -182,24 +182,7 @@ def table(rows: Sequence[dict]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse the flags, run the benchmark, print the table; one-line errors (exit 2 flags, 1 otherwise)."""
-
-    def log(line: str) -> None:
-        print(line, file=sys.stderr, flush=True)
-
-    try:
-        args = parse_args(argv)
-    except (seeds.BenchError, ValueError) as exc:
-        log(f"bench_magnification: error: {exc}")
-        return 2
-    started = time.perf_counter()
-    try:
-        _, text = run_benchmark(args, log)
-    except (seeds.BenchError, ValueError, OSError) as exc:
-        log(f"bench_magnification: error: {' '.join(str(exc).split())}")
-        return 1
-    print(text)
-    log(f"wall time of this invocation: {time.perf_counter() - started:.1f} s; tables in {args.out}")
-    return 0
+    return seeds.run_main("bench_magnification", parse_args, run_benchmark, argv)
 
 
 if __name__ == "__main__":

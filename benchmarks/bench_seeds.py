@@ -351,26 +351,32 @@ def run_benchmark(args: argparse.Namespace, log: Callable[[str], None]) -> tuple
     return rows, text
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Parse the flags, run the benchmark, print the table; one-line errors (exit 2 flags, 1 otherwise)."""
+def run_main(prog: str, parse: Callable, run: Callable, argv: Sequence[str] | None) -> int:
+    """A benchmark's command line: ``parse(argv)``, ``run(args, log)`` -> (rows, table), print the table;
+    one-line errors ``PROG: error: ...`` (exit 2 for flags, 1 otherwise). Shared with bench_magnification."""
 
     def log(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
 
     try:
-        args = parse_args(argv)
+        args = parse(argv)
     except BenchError as exc:
-        log(f"bench_seeds: error: {exc}")
+        log(f"{prog}: error: {exc}")
         return 2
     started = time.perf_counter()
     try:
-        _, text = run_benchmark(args, log)
+        _, text = run(args, log)
     except (BenchError, ValueError, OSError) as exc:
-        log(f"bench_seeds: error: {' '.join(str(exc).split())}")
+        log(f"{prog}: error: {' '.join(str(exc).split())}")
         return 1
     print(text)
     log(f"wall time of this invocation: {time.perf_counter() - started:.1f} s; tables in {args.out}")
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse the flags, run the benchmark, print the table; one-line errors (exit 2 flags, 1 otherwise)."""
+    return run_main("bench_seeds", parse_args, run_benchmark, argv)
 
 
 if __name__ == "__main__":
