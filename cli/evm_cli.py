@@ -624,6 +624,9 @@ def demo(folder: Path, overwrite: bool):
 
 
 def main(argv: list[str] | None = None) -> None:
+    from evm._kernels import skip_blas_probe
+
+    skip_blas_probe()  # this process is the evm command's own: a faster, leaner start
     run(main_group, "evm", argv)
 
 

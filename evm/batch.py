@@ -631,6 +631,9 @@ def _init_worker(threads: int) -> None:
     try:
         import numba
 
+        from ._kernels import skip_blas_probe
+
+        skip_blas_probe()
         numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
     except Exception:  # noqa: BLE001 - a worker without numba still works
         pass
