@@ -631,10 +631,10 @@ def _init_worker(threads: int) -> None:
     try:
         import numba
 
+        numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
         from ._kernels import skip_blas_probe
 
-        skip_blas_probe()
-        numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
+        skip_blas_probe()  # a worker is a process evm owns (see there)
     except Exception:  # noqa: BLE001 - a worker without numba still works
         pass
 
