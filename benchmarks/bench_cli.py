@@ -238,6 +238,9 @@ def print_clip_table(args, clips: list[Path], evm: list[str], ff: str | None) ->
         info = probe(src)
         name = src.stem
         t_dec, _ = timed(me("--decode", src))
+        n = info.frames  # the magnifier's CPU per frame does not depend on the encoder preset: measured once
+        ms = float(subprocess.run(me("--magnifier-of", src, max(1, min(n - 1, 150))), capture_output=True, text=True,
+                                  check=True).stdout)  # fmt: skip
         for preset in args.presets:
             out = args.out / f"{name}-{preset}-evm.mp4"
             t_ff = float("nan")
@@ -251,9 +254,6 @@ def print_clip_table(args, clips: list[Path], evm: list[str], ff: str | None) ->
             t_rgb, rss_rgb, CPU["rgb"] = (float("nan"), float("nan"), float("nan"))
             if not args.no_rgb:
                 t_rgb, rss_rgb = timed(me("--rgb", src, args.out / f"{name}-rgb.mp4", preset, args.crf), "rgb")
-            n = info.frames
-            ms = float(subprocess.run(me("--magnifier-of", src, min(n - 1, 150)), capture_output=True, text=True,
-                                      check=True).stdout)  # fmt: skip
             floor = max(t_out, (CPU["out"] + n * ms / 1000) / os.cpu_count())
             print(f"| {name} | {info.width}x{info.height} | {n} | {preset} | {t_dec:.2f} | {t_ff:.2f} | {t_in:.2f} | "
                   f"{t_out:.2f} | {t_evm:.2f} | {t_rgb:.2f} | {n / t_evm:.0f} | {t_evm / t_out:.2f} | "
